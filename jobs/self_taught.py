@@ -1,0 +1,22 @@
+"""The Self-Taught Evaluator loop, end to end.
+
+    python jobs/self_taught.py [--config conf/self_taught.yaml] [key=value ...]
+    ray job submit --working-dir . -- python jobs/self_taught.py model=HuggingFaceTB/SmolLM2-1.7B-Instruct
+
+Examples: `model=tiny iterations=1` (seconds-scale smoke run); `engine=transformers`; `run.name=exp1`.
+Rerunning an interrupted run with the same config resumes it.
+"""
+import sys
+
+from judge_ray.cli import main_guard, parse_args
+from judge_ray.config import load_config
+from judge_ray.pipeline import run_self_taught
+
+
+def main() -> None:
+    config_path, overrides = parse_args(sys.argv[1:], "jobs/self_taught.py")
+    run_self_taught(load_config(config_path, overrides))
+
+
+if __name__ == "__main__":
+    sys.exit(main_guard(main))

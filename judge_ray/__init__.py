@@ -1,0 +1,1 @@
+"""judge_ray: manufacture LLM judges on Ray."""

@@ -1,0 +1,42 @@
+"""What every job entry point shares: `[--config FILE] [key=value ...]`, and user errors as one line."""
+from __future__ import annotations
+
+import sys
+from typing import Any, Callable, Sequence
+
+from judge_ray.errors import UserError
+
+USAGE = "usage: python {prog} [--config FILE] [key=value ...]"
+
+
+def parse_args(argv: Sequence[str], prog: str) -> tuple[str | None, list[str]]:
+    config, overrides, args = None, [], list(argv)
+    while args:
+        arg = args.pop(0)
+        if arg in ("-h", "--help"):
+            print(USAGE.format(prog=prog))
+            raise SystemExit(0)
+        if arg == "--config":
+            if not args:
+                raise UserError("--config needs a file")
+            config = args.pop(0)
+        elif arg.startswith("--config="):
+            config = arg.split("=", 1)[1]
+        elif arg.startswith("-"):
+            raise UserError(f"unknown option {arg}; {USAGE.format(prog=prog)}")
+        else:
+            overrides.append(arg)
+    return config, overrides
+
+
+def main_guard(fn: Callable[[], Any]) -> int:
+    """Run a job; a UserError (and Ctrl-C) ends it with one line on stderr and a non-zero exit code."""
+    try:
+        fn()
+        return 0
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: rerun the same command to resume", file=sys.stderr)
+        return 130

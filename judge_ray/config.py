@@ -1,0 +1,209 @@
+"""The config tree: typed dataclasses validated by omegaconf, loaded from `conf/` with `key=value` overrides.
+
+Why structured configs: an unknown or misspelt key must fail loudly on load, not be ignored for hours of a
+run. Every option of every job lives here, so `conf/*.yaml` and the code can't drift apart unnoticed.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+from omegaconf import MISSING, DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from judge_ray.errors import ConfigError
+
+CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
+ENGINES = ("auto", "vllm", "transformers")
+PRECISIONS = ("fp32", "bf16", "fp16")
+
+
+@dataclass
+class RunConfig:
+    name: str = "default"
+    root: str = "runs"  # run directories live at <root>/<name>
+    seed: int = 0
+    overwrite: bool = False  # replace a finished run of the same name instead of refusing
+
+
+@dataclass
+class DataConfig:
+    instructions: Optional[str] = None  # JSONL with an "instruction" field; None = the bundled seed set
+    labelled_eval: list[str] = field(default_factory=list)  # JSONL files: question, answer_a, answer_b, label
+
+
+@dataclass
+class SelectionConfig:
+    categories: list[str] = field(default_factory=lambda: ["coding", "math", "reasoning", "knowledge", "writing", "advice"])
+    per_category: int = 4  # balanced: at most this many of each category, hardest first
+    min_difficulty: float = 1.0  # expected 1-5 difficulty the model gives; below it an instruction is skipped
+
+
+@dataclass
+class GenerationConfig:
+    """Sampling for response-pair construction (y_w, x', y_l)."""
+
+    temperature: float = 0.7
+    top_p: float = 0.9
+    max_tokens: int = 96
+    modify_max_tokens: int = 48
+    eval_fraction: float = 0.25  # share of pairs held out to evaluate each iteration's judge
+
+
+@dataclass
+class JudgeConfig:
+    """Judgment sampling from the current judge."""
+
+    samples: int = 4  # N judgments per pair
+    temperature: float = 0.8
+    top_p: float = 0.95
+    max_tokens: int = 96  # reasoning tokens before the forced verdict
+    balance_sft: bool = True  # keep as many A-winners as B-winners in the SFT set
+
+
+@dataclass
+class TrainConfig:
+    workers: int = 2
+    use_gpu: bool = False
+    cpus_per_worker: int = 1
+    precision: str = "fp32"  # fp32 on CPU; bf16 on GPU
+    zero_stage: int = 3
+    epochs: int = 1
+    lr: float = 1.0e-5
+    weight_decay: float = 0.0
+    batch_size_per_worker: int = 2
+    grad_accum: int = 1
+    max_length: int = 768
+    max_failures: int = 2  # worker deaths survived by restarting from the last checkpoint
+    deepspeed_optimizer: bool = False  # DeepSpeed's fused AdamW (JIT-compiled; right on GPU)
+
+
+@dataclass
+class EvalConfig:
+    samples: int = 3  # k judgments per pair and order, majority-voted
+    temperature: float = 0.8
+    top_p: float = 0.95
+    max_tokens: int = 96
+    both_orders: bool = True  # judge every pair as A-B and B-A: consistency and position bias
+    baseline: bool = True  # also evaluate the seed judge M_0, as iteration 0
+
+
+@dataclass
+class RayConfig:
+    address: Optional[str] = None  # None: RAY_ADDRESS if set, else a local cluster
+    num_cpus: Optional[int] = None  # logical CPUs of a local cluster
+    pool_size: int = 1  # engine actors per Ray Data stage
+    actor_cpus: float = 1.0
+    actor_gpus: float = 0.0
+    batch_size: int = 16
+
+
+@dataclass
+class VllmConfig:
+    dtype: str = "auto"  # auto: bfloat16 where the model/hardware use it; float32 for tests
+    max_model_len: int = 2048
+    gpu_memory_utilization: float = 0.85
+    enforce_eager: bool = True  # torch.compile costs ~20 s per engine start on CPU
+    cpu_kvcache_gib: int = 1
+    tensor_parallel_size: int = 1
+
+
+@dataclass
+class SelfTaughtConfig:
+    model: str = "smollm2"  # seed judge M_0: tiny | smollm2 | a local HF directory | a Hugging Face id
+    generator: Optional[str] = None  # model that writes y_w, x', y_l; None = the seed model
+    engine: str = "auto"  # auto | vllm | transformers
+    iterations: int = 2
+    run: RunConfig = field(default_factory=RunConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    selection: SelectionConfig = field(default_factory=SelectionConfig)
+    generation: GenerationConfig = field(default_factory=GenerationConfig)
+    judge: JudgeConfig = field(default_factory=JudgeConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+    ray: RayConfig = field(default_factory=RayConfig)
+    vllm: VllmConfig = field(default_factory=VllmConfig)
+
+
+def _check(cfg: SelfTaughtConfig) -> None:
+    """Value checks omegaconf's types can't express."""
+    problems = []
+    if cfg.engine not in ENGINES:
+        problems.append(f"engine={cfg.engine!r} must be one of {', '.join(ENGINES)}")
+    if cfg.train.precision not in PRECISIONS:
+        problems.append(f"train.precision={cfg.train.precision!r} must be one of {', '.join(PRECISIONS)}")
+    if cfg.train.zero_stage not in (0, 1, 2, 3):
+        problems.append(f"train.zero_stage={cfg.train.zero_stage} must be 0..3")
+    positive = {
+        "iterations": cfg.iterations, "judge.samples": cfg.judge.samples, "eval.samples": cfg.eval.samples,
+        "train.workers": cfg.train.workers, "train.epochs": cfg.train.epochs,
+        "train.batch_size_per_worker": cfg.train.batch_size_per_worker, "train.grad_accum": cfg.train.grad_accum,
+        "ray.pool_size": cfg.ray.pool_size, "ray.batch_size": cfg.ray.batch_size,
+        "selection.per_category": cfg.selection.per_category,
+        "generation.max_tokens": cfg.generation.max_tokens, "judge.max_tokens": cfg.judge.max_tokens,
+    }
+    problems += [f"{k}={v} must be at least 1" for k, v in positive.items() if v < 1]
+    if not 0.0 <= cfg.generation.eval_fraction < 1.0:
+        problems.append(f"generation.eval_fraction={cfg.generation.eval_fraction} must be in [0, 1)")
+    for name, t in (("judge", cfg.judge), ("eval", cfg.eval), ("generation", cfg.generation)):
+        if t.temperature < 0:
+            problems.append(f"{name}.temperature must be >= 0")
+        if not 0 < t.top_p <= 1:
+            problems.append(f"{name}.top_p must be in (0, 1]")
+    if not cfg.selection.categories:
+        problems.append("selection.categories must name at least one category")
+    if len(cfg.selection.categories) > 26:
+        problems.append("selection.categories: at most 26 (each is offered as a letter A-Z)")
+    if not cfg.model:
+        problems.append("model must name a preset (tiny, smollm2), a directory or a Hugging Face id")
+    if problems:
+        raise ConfigError("bad config: " + "; ".join(problems))
+
+
+def _one_line(exc: OmegaConfBaseException) -> str:
+    """omegaconf errors span several lines (full_key, object_type...): keep the first, it names the key."""
+    return str(exc).strip().splitlines()[0]
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] | None = None,
+                schema: type = SelfTaughtConfig) -> Any:
+    """Load `path` (default conf/self_taught.yaml) over the schema's defaults, then apply `key=value` overrides.
+
+    Unknown keys, wrong types and bad values raise ConfigError with one line naming the key.
+    """
+    path = Path(path) if path else CONF_DIR / "self_taught.yaml"
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    base = OmegaConf.structured(schema)
+    try:
+        file_cfg = OmegaConf.load(path)
+    except Exception as exc:  # yaml.YAMLError and friends: a malformed file is the user's to fix
+        raise ConfigError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    if not isinstance(file_cfg, DictConfig):
+        raise ConfigError(f"{path}: the top level must be a mapping of keys")
+    for item in overrides or []:
+        if "=" not in item or item.startswith("="):
+            raise ConfigError(f"override {item!r} is not key=value")
+    try:
+        merged = OmegaConf.merge(base, file_cfg)
+        if overrides:
+            merged = OmegaConf.merge(merged, OmegaConf.from_dotlist(list(overrides)))
+        obj = OmegaConf.to_object(merged)
+    except OmegaConfBaseException as exc:
+        raise ConfigError(f"bad config ({path.name}): {_one_line(exc)}") from None
+    if isinstance(obj, SelfTaughtConfig):
+        _check(obj)
+    return obj
+
+
+def to_yaml(cfg: Any) -> str:
+    """The resolved config exactly as run, for the run directory."""
+    return OmegaConf.to_yaml(OmegaConf.structured(cfg))
+
+
+def config_from_yaml(text: str, schema: type = SelfTaughtConfig) -> Any:
+    return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(schema), OmegaConf.create(text)))
+
+
+__all__ = ["SelfTaughtConfig", "load_config", "to_yaml", "config_from_yaml", "CONF_DIR", "MISSING"]

@@ -1,0 +1,1 @@
+"""Ray glue: the cluster connection and Ray Data stages on actor pools of engines."""

@@ -1,0 +1,75 @@
+"""Ray Data stages: rows flow through `map_batches` on an `ActorPoolStrategy` pool of engine actors.
+
+Each actor loads its engine once and serves every batch it is given, so model load is paid per actor, not
+per batch. Ray Data retries a batch whose actor died on a fresh actor: a dead worker loses no rows.
+
+Why our own actor class and not `ray.data.llm`'s vLLM processor: every stage here needs the constrained
+choice with the exact log-probabilities of chosen tokens (`logprob_token_ids`) and a second, dependent
+generation step on the same engine within a batch (y_l after x', the verdict after the reasoning);
+`ray.data.llm`'s processor returns only the first generated text per row and no token log-probabilities, and
+it has no transformers engine. One actor class keeps both engines on the same code path.
+"""
+from __future__ import annotations
+
+import time
+from typing import Any, Callable
+
+import pandas as pd
+
+from judge_ray.stages.judging import judge_batch
+from judge_ray.stages.pairs import build_pairs_batch
+from judge_ray.stages.selection import classify_batch
+
+STAGES: dict[str, Callable[..., list[dict]]] = {
+    "classify": classify_batch,
+    "pairs": build_pairs_batch,
+    "judge": judge_batch,
+}
+
+
+class EngineStage:
+    """A Ray Data callable class: one engine per actor, one stage function applied to each batch."""
+
+    def __init__(self, stage: str, model: str, engine: str, engine_options: dict, stage_kwargs: dict,
+                 threads: int = 1):
+        import torch
+
+        from judge_ray.engines.factory import make_engine
+        from judge_ray.models import resolve_model
+
+        torch.set_num_threads(max(1, threads))
+        self.fn = STAGES[stage]
+        self.kwargs = stage_kwargs
+        self.engine = make_engine(engine, resolve_model(model), **engine_options)
+
+    def __call__(self, batch: pd.DataFrame) -> pd.DataFrame:
+        return pd.DataFrame(self.fn(self.engine, batch.to_dict("records"), **self.kwargs))
+
+
+def run_stage(rows: list[dict], stage: str, *, model: str, engine: str, engine_options: dict,
+              stage_kwargs: dict, pool_size: int, batch_size: int, actor_cpus: float, actor_gpus: float,
+              log: Callable[[str], None] = print) -> list[dict]:
+    """Run one stage over `rows` on a pool of engine actors; returns the output rows in input order."""
+    import ray
+
+    if not rows:
+        return []
+    started = time.time()
+    blocks = max(1, min(len(rows) // batch_size + 1, 4 * pool_size))
+    ds = ray.data.from_pandas(pd.DataFrame(rows)).repartition(blocks)
+    ds = ds.map_batches(
+        EngineStage,
+        fn_constructor_kwargs=dict(stage=stage, model=model, engine=engine, engine_options=engine_options,
+                                   stage_kwargs=stage_kwargs, threads=int(max(1, actor_cpus))),
+        batch_size=batch_size, batch_format="pandas", num_cpus=actor_cpus, num_gpus=actor_gpus or None,
+        compute=ray.data.ActorPoolStrategy(size=pool_size),
+    )
+    out = ds.to_pandas().to_dict("records")
+    log(f"  {stage}: {len(rows)} rows -> {len(out)} in {time.time() - started:.1f}s "
+        f"({pool_size} {engine} actor{'s' if pool_size > 1 else ''})")
+    return [_plain(r) for r in out]
+
+
+def _plain(row: dict[str, Any]) -> dict[str, Any]:
+    """numpy scalars -> Python, so rows compare and serialise like the inputs."""
+    return {k: (v.item() if hasattr(v, "item") and not isinstance(v, (str, bytes)) else v) for k, v in row.items()}

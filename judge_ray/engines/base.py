@@ -1,0 +1,128 @@
+"""The engine interface the pipeline stages are written against.
+
+Both implementations take the same token ids (our tokenizer, chat template applied, no special tokens added)
+and share the constrained-choice sampler below, so the stages above see the same outputs from either engine.
+"""
+from __future__ import annotations
+
+import math
+import random
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, replace
+from typing import Any, Optional, Sequence
+
+from judge_ray.errors import UserError
+from judge_ray.formats.chat import render_chat
+
+
+@dataclass(frozen=True)
+class SamplingParams:
+    """One request's sampling. `n` samples use seeds seed, seed+1, ... so each is reproducible on its own."""
+
+    max_tokens: int = 128
+    temperature: float = 0.0  # 0 = greedy
+    top_p: float = 1.0
+    seed: int = 0
+    n: int = 1
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A constrained choice: the option taken and the model's probability of each option (renormalised)."""
+
+    choice: str
+    probs: dict[str, float]
+
+    @property
+    def prob(self) -> float:
+        return self.probs[self.choice]
+
+
+def sample_choice(logprobs: dict[str, float], temperature: float, seed: int) -> Choice:
+    """Pick among options from their log-probabilities: argmax at temperature 0, else a seeded draw.
+
+    `probs` are the model's own relative probabilities (temperature 1); the draw uses `temperature`.
+    """
+    options = list(logprobs)
+    top = max(logprobs.values())
+    weights = [math.exp(logprobs[o] - top) for o in options]
+    total = sum(weights)
+    probs = {o: w / total for o, w in zip(options, weights)}
+    if temperature <= 0:
+        return Choice(max(options, key=lambda o: logprobs[o]), probs)
+    tempered = [math.exp((logprobs[o] - top) / temperature) for o in options]
+    pick = random.Random(seed).choices(options, weights=tempered, k=1)[0]
+    return Choice(pick, probs)
+
+
+def expand_samples(prompts: Sequence[Any], params: Sequence[SamplingParams]) -> tuple[list[Any], list[SamplingParams]]:
+    """n samples of a prompt become n single requests with consecutive seeds (same rule in both engines)."""
+    flat_prompts, flat_params = [], []
+    for prompt, p in zip(prompts, params):
+        for j in range(p.n):
+            flat_prompts.append(prompt)
+            flat_params.append(replace(p, n=1, seed=p.seed + j))
+    return flat_prompts, flat_params
+
+
+def regroup(outputs: list[str], params: Sequence[SamplingParams]) -> list[list[str]]:
+    grouped, i = [], 0
+    for p in params:
+        grouped.append(outputs[i:i + p.n])
+        i += p.n
+    return grouped
+
+
+def single_token_ids(tokenizer: Any, options: Sequence[str]) -> list[int]:
+    """Each option must be one token, so its probability is one next-token probability."""
+    ids = []
+    for option in options:
+        encoded = tokenizer.encode(option, add_special_tokens=False)
+        if len(encoded) != 1:
+            raise UserError(f"choice {option!r} is {len(encoded)} tokens for this tokenizer; choices must be one token")
+        ids.append(encoded[0])
+    return ids
+
+
+class Engine(ABC):
+    """Batched generation plus a constrained choice, on one model."""
+
+    name: str = "engine"
+    tokenizer: Any
+    max_model_len: int
+
+    def chat(self, user: str, assistant_prefix: str = "", system: Optional[str] = None) -> str:
+        return render_chat(self.tokenizer, user, assistant_prefix, system)
+
+    def encode(self, text: str, reserve: int = 0) -> list[int]:
+        """Token ids of a rendered prompt; over-long prompts keep their end (where the question to answer is)."""
+        ids = self.tokenizer.encode(text, add_special_tokens=False)
+        limit = max(1, self.max_model_len - reserve)
+        return ids[-limit:]
+
+    def generate(self, prompts: Sequence[str], params: SamplingParams | Sequence[SamplingParams]) -> list[list[str]]:
+        """Completions of rendered prompts: a list of `n` texts per prompt."""
+        if isinstance(params, SamplingParams):
+            params = [params] * len(prompts)
+        if len(params) != len(prompts):
+            raise ValueError("one SamplingParams per prompt")
+        flat_prompts, flat_params = expand_samples(prompts, params)
+        outputs = self._generate(flat_prompts, flat_params) if flat_prompts else []
+        return regroup(outputs, params)
+
+    def choose(self, prompts: Sequence[str], options: Sequence[str], temperature: float,
+               seeds: Sequence[int]) -> list[Choice]:
+        """The next token after each prompt, restricted to `options` (single tokens)."""
+        logprobs = self.option_logprobs(prompts, options) if prompts else []
+        return [sample_choice(lp, temperature, seed) for lp, seed in zip(logprobs, seeds)]
+
+    @abstractmethod
+    def _generate(self, prompts: list[str], params: list[SamplingParams]) -> list[str]:
+        """One completion per (prompt, params), n == 1."""
+
+    @abstractmethod
+    def option_logprobs(self, prompts: Sequence[str], options: Sequence[str]) -> list[dict[str, float]]:
+        """log p(option | prompt) for each single-token option."""
+
+    def close(self) -> None:
+        """Release the model (engine processes, GPU memory)."""

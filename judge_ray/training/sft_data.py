@@ -1,0 +1,32 @@
+"""Turn (prompt, response) examples into token ids whose loss covers the judgment tokens only."""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import torch
+
+from judge_ray.formats.chat import render_chat
+
+IGNORE = -100
+
+
+def tokenize_example(tokenizer: Any, prompt: str, response: str, max_length: int) -> tuple[list[int], list[int]]:
+    """input ids = chat-rendered prompt + response + EOS; labels mask the prompt with -100.
+
+    Too long: the response keeps at most half the budget, the prompt loses its *start* (its end holds the
+    answers being judged).
+    """
+    prefix = tokenizer.encode(render_chat(tokenizer, prompt), add_special_tokens=False)
+    target = tokenizer.encode(response, add_special_tokens=False) + [tokenizer.eos_token_id]
+    target = target[: max(1, max_length // 2)] if len(prefix) + len(target) > max_length else target
+    prefix = prefix[-(max_length - len(target)):] if len(prefix) + len(target) > max_length else prefix
+    return prefix + target, [IGNORE] * len(prefix) + target
+
+
+def collate(examples: Sequence[tuple[list[int], list[int]]], pad_id: int) -> dict[str, torch.Tensor]:
+    """Right-pad a batch; padding is masked out of attention and loss."""
+    width = max(len(ids) for ids, _ in examples)
+    ids = [i + [pad_id] * (width - len(i)) for i, _ in examples]
+    labels = [l + [IGNORE] * (width - len(l)) for _, l in examples]
+    mask = [[1] * len(i) + [0] * (width - len(i)) for i, _ in examples]
+    return {"input_ids": torch.tensor(ids), "labels": torch.tensor(labels), "attention_mask": torch.tensor(mask)}

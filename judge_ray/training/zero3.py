@@ -1,0 +1,184 @@
+"""Ray Train + DeepSpeed ZeRO-3 fine-tuning of a causal LM on (prompt, response) examples.
+
+The training function follows what was measured on this stack (../shared/cpu-stack.md): DeepSpeed imported
+inside the worker; its CPU shm op (inference only) not built; the model loaded with `HfDeepSpeedConfig` alive
+so weights go straight into partitions, then that config dropped right after `deepspeed.initialize` so that
+rank 0 can build the export model alone. Each epoch every rank saves its shards and reports them through
+`ray.train.report`; a restarted worker group (FailureConfig) or a rerun of the job resumes from the latest.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Callable
+
+from judge_ray.config import TrainConfig
+
+EXPORT_STATE = "export_complete.json"
+
+
+def _train_worker(config: dict) -> None:  # runs on every Ray Train worker
+    import importlib
+
+    import torch
+    import torch._dynamo  # noqa: F401  (before any zero.Init: a lazy import inside it fails)
+    import deepspeed
+
+    importlib.import_module("deepspeed.comm.torch").build_shm_op = lambda: None
+    import ray.train
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.integrations import HfDeepSpeedConfig
+    from transformers.integrations.deepspeed import unset_hf_deepspeed_config
+
+    from judge_ray.models import resolve_model
+    from judge_ray.training.deepspeed_config import deepspeed_config
+    from judge_ray.training.sft_data import collate, tokenize_example
+
+    cfg = TrainConfig(**config["train"])
+    ctx = ray.train.get_context()
+    rank = ctx.get_world_rank()
+    torch.set_num_threads(max(1, cfg.cpus_per_worker))
+    torch.manual_seed(config["seed"])
+    model_path = resolve_model(config["model"])
+    tokenizer = AutoTokenizer.from_pretrained(model_path)
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    ds_conf = deepspeed_config(cfg)
+    deepspeed.init_distributed(dist_backend="nccl" if cfg.use_gpu else "gloo")  # adopts Ray's process group
+    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(cfg.precision, torch.float32)
+
+    hf_ds = HfDeepSpeedConfig(ds_conf) if cfg.zero_stage == 3 else None  # noqa: F841 (must stay alive)
+    model = AutoModelForCausalLM.from_pretrained(model_path, dtype=dtype)
+    model.config.use_cache = False
+    optimizer = None
+    if not cfg.deepspeed_optimizer:
+        optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    engine, _, _, _ = deepspeed.initialize(model=model, optimizer=optimizer, config=ds_conf,
+                                           model_parameters=model.parameters() if optimizer is None else None)
+    unset_hf_deepspeed_config()
+    del hf_ds
+
+    start_epoch, step = 0, 0
+    checkpoint = ray.train.get_checkpoint()
+    if checkpoint:
+        with checkpoint.as_directory() as ckpt_dir:
+            state = json.loads((Path(ckpt_dir) / "state.json").read_text())
+            engine.load_checkpoint(ckpt_dir, tag=state["tag"])
+            start_epoch, step = state["epoch"] + 1, state["step"]
+        if rank == 0:
+            print(f"[train] resumed from epoch {state['epoch']} (step {step})", flush=True)
+
+    shard = ray.train.get_dataset_shard("train")
+    device = engine.device
+    for epoch in range(start_epoch, cfg.epochs):
+        engine.train()
+        losses, started = [], time.time()
+        for batch in shard.iter_batches(batch_size=cfg.batch_size_per_worker, batch_format="pandas"):
+            examples = [tokenize_example(tokenizer, p, r, cfg.max_length)
+                        for p, r in zip(batch["prompt"], batch["response"])]
+            inputs = {k: v.to(device) for k, v in collate(examples, pad_id).items()}
+            loss = engine(**inputs).loss
+            engine.backward(loss)
+            engine.step()
+            step += 1
+            losses.append(float(loss.detach().cpu()))
+            if rank == 0:
+                print(f"[train] epoch {epoch + 1}/{cfg.epochs} step {step} loss {losses[-1]:.4f} "
+                      f"({time.time() - started:.1f}s)", flush=True)
+        metrics = {"epoch": epoch, "step": step, "loss": sum(losses) / len(losses) if losses else float("nan")}
+        with tempfile.TemporaryDirectory() as ckpt_dir:
+            tag = f"epoch_{epoch}"
+            engine.save_checkpoint(ckpt_dir, tag=tag)
+            if rank == 0:
+                (Path(ckpt_dir) / "state.json").write_text(json.dumps({"tag": tag, "epoch": epoch, "step": step}))
+            ray.train.report(metrics, checkpoint=ray.train.Checkpoint.from_directory(ckpt_dir))
+
+    _export(engine, cfg, model_path, tokenizer, config["export_dir"], rank, dtype)
+
+
+def _export(engine, cfg: TrainConfig, model_path: str, tokenizer, export_dir: str, rank: int, dtype) -> None:
+    """Gather the full weights (a collective under ZeRO-3) and write them as a HF directory on rank 0."""
+    from transformers import AutoConfig, AutoModelForCausalLM, GenerationConfig
+
+    if cfg.zero_stage == 3:
+        state = engine._zero3_consolidated_16bit_state_dict()
+    else:
+        state = engine.module.state_dict()
+    if rank != 0:
+        return
+    out = Path(export_dir)
+    tmp = Path(tempfile.mkdtemp(prefix=out.name + ".", dir=out.parent))
+    config = AutoConfig.from_pretrained(model_path)
+    config.use_cache = True
+    model = AutoModelForCausalLM.from_config(config, dtype=dtype)
+    missing, unexpected = model.load_state_dict({k: v.to(dtype) for k, v in state.items()}, strict=False)
+    missing = [k for k in missing if "lm_head" not in k or not getattr(config, "tie_word_embeddings", False)]
+    if missing or unexpected:
+        raise RuntimeError(f"export: missing {missing[:3]} unexpected {list(unexpected)[:3]}")
+    model.tie_weights()
+    try:
+        model.generation_config = GenerationConfig.from_pretrained(model_path)
+    except OSError:
+        pass
+    model.save_pretrained(tmp, safe_serialization=True)
+    tokenizer.save_pretrained(tmp)
+    if out.exists():
+        shutil.rmtree(out)
+    os.replace(tmp, out)
+    print(f"[train] exported {sum(p.numel() for p in model.parameters()) / 1e6:.2f}M parameters to {out}",
+          flush=True)
+
+
+def train_sft(rows: list[dict], *, model: str, cfg: TrainConfig, export_dir: Path, storage_dir: Path,
+              seed: int, run_name: str, log: Callable[[str], None] = print) -> dict:
+    """Fine-tune `model` on rows with `prompt`/`response` and export a HF directory to `export_dir`.
+
+    Checkpoints go to `storage_dir` (shared storage on a multi-node cluster); rerunning with the same
+    `storage_dir` and `run_name` resumes from the latest checkpoint. Returns the last reported metrics.
+    """
+    import pandas as pd
+    import ray.data
+    from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
+    from ray.train.torch import TorchConfig, TorchTrainer
+
+    export_dir, storage_dir = Path(export_dir).resolve(), Path(storage_dir).resolve()
+    export_dir.parent.mkdir(parents=True, exist_ok=True)
+    storage_dir.mkdir(parents=True, exist_ok=True)
+    started = time.time()
+    trainer = TorchTrainer(
+        _train_worker,
+        train_loop_config={"train": asdict(cfg), "model": model, "export_dir": str(export_dir), "seed": seed},
+        torch_config=TorchConfig(backend="nccl" if cfg.use_gpu else "gloo"),
+        scaling_config=ScalingConfig(num_workers=cfg.workers, use_gpu=cfg.use_gpu,
+                                     resources_per_worker={"CPU": cfg.cpus_per_worker,
+                                                           **({"GPU": 1} if cfg.use_gpu else {})}),
+        run_config=RunConfig(name=run_name, storage_path=str(storage_dir),
+                             failure_config=FailureConfig(max_failures=cfg.max_failures),
+                             checkpoint_config=CheckpointConfig(num_to_keep=1)),
+        datasets={"train": ray.data.from_pandas(pd.DataFrame(rows)[["prompt", "response"]])},
+    )
+    result = trainer.fit()
+    if result.error:
+        raise result.error
+    if not (export_dir / "config.json").is_file():
+        raise RuntimeError(f"training finished but no model was exported to {export_dir}")
+    metrics = dict(result.metrics or {})
+    metrics["wall_s"] = time.time() - started
+    log(f"  train: {len(rows)} examples, {cfg.workers} workers, ZeRO-{cfg.zero_stage}, "
+        f"loss {metrics.get('loss', float('nan')):.4f}, {metrics['wall_s']:.1f}s")
+    return metrics
+
+
+def copy_model(src: str, export_dir: Path) -> None:
+    """When there is nothing to train on, M_i is M_0: copy it so the next iteration finds a model dir."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tmp = Path(tempfile.mkdtemp(prefix=export_dir.name + ".", dir=export_dir.parent))
+    AutoModelForCausalLM.from_pretrained(src).save_pretrained(tmp, safe_serialization=True)
+    AutoTokenizer.from_pretrained(src).save_pretrained(tmp)
+    os.replace(tmp, export_dir)
+
