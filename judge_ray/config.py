@@ -38,6 +38,7 @@ class SelectionConfig:
     categories: list[str] = field(default_factory=lambda: ["coding", "math", "reasoning", "knowledge", "writing", "advice"])
     per_category: int = 4  # balanced: at most this many of each category, hardest first
     min_difficulty: float = 1.0  # expected 1-5 difficulty the model gives; below it an instruction is skipped
+    max_candidates: Optional[int] = None  # classify a seeded sample of this many instructions; None = all
 
 
 @dataclass
@@ -163,7 +164,9 @@ def _check(cfg: SelfTaughtConfig) -> None:
 
 def _one_line(exc: OmegaConfBaseException) -> str:
     """omegaconf errors span several lines (full_key, object_type...): keep the first, it names the key."""
-    return str(exc).strip().splitlines()[0]
+    first = str(exc).strip().splitlines()[0]
+    key = getattr(exc, "full_key", None)
+    return f"{key}: {first}" if key and str(key) not in first else first
 
 
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None,

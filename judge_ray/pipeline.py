@@ -6,6 +6,7 @@ each iteration re-annotates them with its improved judge, as in the paper.
 """
 from __future__ import annotations
 
+import random
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -65,8 +66,11 @@ class SelfTaughtRun:
             return read_parquet(path)
         s = self.cfg.selection
         generator = self.cfg.generator or self.cfg.model
-        self.log(f"[select] classifying {len(self.instructions)} instructions with {generator}")
-        labelled = self.stage(self.instructions, "classify", generator, categories=list(s.categories),
+        candidates = list(self.instructions)
+        if s.max_candidates and s.max_candidates < len(candidates):
+            candidates = random.Random(self.cfg.run.seed).sample(candidates, s.max_candidates)
+        self.log(f"[select] classifying {len(candidates)} of {len(self.instructions)} instructions with {generator}")
+        labelled = self.stage(candidates, "classify", generator, categories=list(s.categories),
                               seed=self.cfg.run.seed)
         selected = select_balanced(labelled, s.categories, s.per_category, s.min_difficulty)
         if not selected:
@@ -95,30 +99,42 @@ class SelfTaughtRun:
         write_parquet(path, rows)
         return rows
 
-    def judge(self, pairs: list[dict], model: str, path: Path, stage: str, samples: int, temperature: float,
-              top_p: float, max_tokens: int, both_orders: bool) -> list[dict]:
-        if path.exists():
-            return read_parquet(path)
-        requests = judgment_requests(pairs, samples, self.cfg.run.seed, stage, both_orders=both_orders)
-        for req in requests:
-            req["eval_set"] = next(p.get("eval_set", "") for p in pairs if p["pair_id"] == req["pair_id"]) \
-                if both_orders else ""
-        rows = self.stage(requests, "judge", model, max_tokens=max_tokens, temperature=temperature, top_p=top_p)
-        write_parquet(path, rows)
-        return rows
-
-    def evaluate(self, model: str, out_dir: Path, eval_sets: dict[str, list[dict]]) -> dict:
-        path = out_dir / "metrics.json"
-        if path.exists():
-            return read_json(path)
-        e = self.cfg.eval
-        pairs = [{**p, "eval_set": name, "pair_id": f"{name}/{p['pair_id']}"} for name, ps in eval_sets.items()
-                 for p in ps]
-        rows = self.judge(pairs, model, out_dir / "eval_judgments.parquet", "eval", e.samples, e.temperature,
-                          e.top_p, e.max_tokens, e.both_orders)
-        metrics = {name: self_taught_metrics([r for r in rows if r["eval_set"] == name]) for name in eval_sets}
-        write_json(path, metrics)
-        return metrics
+    def judge_and_evaluate(self, model: str, train: tuple[list[dict], Path, str] | None,
+                           evaluation: tuple[dict[str, list[dict]], Path] | None) -> tuple[list[dict], dict]:
+        """One engine pool for everything one model judges: the training pairs of the next iteration and the
+        held-out/labelled pairs that evaluate it. Each output is written (and resumed) on its own."""
+        requests: list[dict] = []
+        train_path = eval_path = None
+        if train and not train[1].exists():
+            pairs, train_path, stage = train
+            j = self.cfg.judge
+            requests += [{**r, "task": "train", "eval_set": "", "max_tokens": j.max_tokens,
+                          "temperature": j.temperature, "top_p": j.top_p}
+                         for r in judgment_requests(pairs, j.samples, self.cfg.run.seed, stage)]
+        if evaluation and not (evaluation[1] / "metrics.json").exists():
+            eval_sets, out_dir = evaluation
+            eval_path, e = out_dir / "eval_judgments.parquet", self.cfg.eval
+            for name, ps in eval_sets.items():
+                tagged = [{**p, "pair_id": f"{name}/{p['pair_id']}"} for p in ps]
+                requests += [{**r, "task": "eval", "eval_set": name, "max_tokens": e.max_tokens,
+                              "temperature": e.temperature, "top_p": e.top_p}
+                             for r in judgment_requests(tagged, e.samples, self.cfg.run.seed, "eval", e.both_orders)]
+        rows = self.stage(requests, "judge", model) if requests else []
+        if train_path:
+            write_parquet(train_path, [r for r in rows if r["task"] == "train"])
+        metrics: dict = {}
+        if evaluation:
+            metrics_path = evaluation[1] / "metrics.json"
+            if metrics_path.exists():
+                metrics = read_json(metrics_path)
+            else:
+                evals = [r for r in rows if r["task"] == "eval"]
+                write_parquet(eval_path, evals)
+                metrics = {name: self_taught_metrics([r for r in evals if r["eval_set"] == name])
+                           for name in evaluation[0]}
+                write_json(metrics_path, metrics)
+        judgments = read_parquet(train[1]) if train else []
+        return judgments, metrics
 
     # ---- the loop ----
     def execute(self) -> Path:
@@ -146,19 +162,26 @@ class SelfTaughtRun:
         eval_sets = {"heldout": eval_pairs} if eval_pairs else {}
         eval_sets.update({f"labelled:{name}": ps for name, (ps, _) in self.labelled.items()})
         rows: list[dict] = []
-        if cfg.eval.baseline and eval_sets:
-            t = time.time()
-            self.log(f"[baseline] evaluating the seed judge {cfg.model}")
-            m = self.evaluate(cfg.model, self.run.iter_dir(0), eval_sets)
-            rows.append({"iter": 0, "judge": "M_0 (seed)", "heldout": m.get("heldout"), "wall_s": time.time() - t})
-
-        judge_model = cfg.model
-        for i in range(1, cfg.iterations + 1):
-            t, d = time.time(), self.run.iter_dir(i)
-            self.log(f"[iter {i}/{cfg.iterations}] judgments by {'M_0' if i == 1 else f'M_{i - 1}'}")
+        judge_model, t = cfg.model, time.time()
+        # Pass i uses M_{i-1}: it writes iteration i's judgments and evaluates M_{i-1} (the seed as baseline).
+        for i in range(1, cfg.iterations + 2):
+            d, prev = self.run.iter_dir(i), self.run.iter_dir(i - 1)
+            train = (train_pairs, d / "judgments.parquet", f"judge_{i}") if i <= cfg.iterations else None
+            wants_eval = eval_sets and (i > 1 or cfg.eval.baseline)
+            label = "M_0" if i == 1 else f"M_{i - 1}"
+            self.log(f"[iter {min(i, cfg.iterations)}/{cfg.iterations}] " + " and ".join(
+                x for x in (f"judgments by {label}" if train else "", f"evaluating {label}" if wants_eval else "") if x))
+            judgments, metrics = self.judge_and_evaluate(judge_model, train,
+                                                         (eval_sets, prev) if wants_eval else None)
+            if i == 1 and wants_eval:
+                rows.append({"iter": 0, "judge": "M_0 (seed)", "heldout": metrics.get("heldout")})
+            elif i > 1:
+                rows[-1]["heldout"] = metrics.get("heldout")
+                rows[-1]["wall_s"] = self._timings(prev, time.time() - t)
+                t = time.time()
+            if not train:
+                break
             j = cfg.judge
-            judgments = self.judge(train_pairs, judge_model, d / "judgments.parquet", f"judge_{i}", j.samples,
-                                   j.temperature, j.top_p, j.max_tokens, both_orders=False)
             sft, stats = rejection_sample(judgments, cfg.run.seed + i, j.balance_sft)
             if not (d / "sft.parquet").exists():
                 write_parquet(d / "sft.parquet", sft)
@@ -166,14 +189,10 @@ class SelfTaughtRun:
                      f"{stats['pairs_kept']} pairs kept, {stats['pairs_dropped']} dropped; "
                      f"SFT A/B {stats['sft_winner_A']}/{stats['sft_winner_B']}")
             train_metrics = self.train(sft, d, i)
-            self.log(f"[iter {i}/{cfg.iterations}] evaluating M_{i}")
-            m = self.evaluate(str((d / "model").resolve()), d, eval_sets) if eval_sets else {}
-            wall = time.time() - t
-            timings = self._timings(d, wall)
             rows.append({"iter": i, "judge": f"M_{i}", "judgments": stats["judgments"],
                          "correct_rate": stats["correct_judgments"] / max(1, stats["judgments"]),
                          "sft_rows": len(sft), "pairs_dropped": stats["pairs_dropped"],
-                         "train_loss": train_metrics.get("loss"), "heldout": m.get("heldout"), "wall_s": timings})
+                         "train_loss": train_metrics.get("loss")})
             judge_model = str((d / "model").resolve())
 
         extra = [f"- labelled set `{name}`: {len(ps)} pairs, {ties} ties set aside" for name, (ps, ties)

@@ -73,6 +73,10 @@ def regroup(outputs: list[str], params: Sequence[SamplingParams]) -> list[list[s
     return grouped
 
 
+def per_row(value: float | Sequence[float], n: int) -> list[float]:
+    return [float(value)] * n if isinstance(value, (int, float)) else [float(v) for v in value]
+
+
 def single_token_ids(tokenizer: Any, options: Sequence[str]) -> list[int]:
     """Each option must be one token, so its probability is one next-token probability."""
     ids = []
@@ -110,11 +114,26 @@ class Engine(ABC):
         outputs = self._generate(flat_prompts, flat_params) if flat_prompts else []
         return regroup(outputs, params)
 
-    def choose(self, prompts: Sequence[str], options: Sequence[str], temperature: float,
+    def choose(self, prompts: Sequence[str], options: Sequence[str], temperature: float | Sequence[float],
                seeds: Sequence[int]) -> list[Choice]:
-        """The next token after each prompt, restricted to `options` (single tokens)."""
+        """The next token after each prompt, restricted to `options` (single tokens); one temperature for all
+        or one per prompt."""
         logprobs = self.option_logprobs(prompts, options) if prompts else []
-        return [sample_choice(lp, temperature, seed) for lp, seed in zip(logprobs, seeds)]
+        temps = per_row(temperature, len(logprobs))
+        return [sample_choice(lp, t, seed) for lp, t, seed in zip(logprobs, temps, seeds)]
+
+    def generate_then_choose(self, prompts: Sequence[str], params: Sequence[SamplingParams], suffix: str,
+                             options: Sequence[str], temperature: float | Sequence[float],
+                             seeds: Sequence[int]) -> list[tuple[str, Choice]]:
+        """Generate a continuation, append `suffix`, then make a constrained choice (a judgment's reasoning and
+        its verdict). The verdict prompt is the chat prompt + the generated text + suffix.
+
+        This default does two engine calls; vLLM's prefix cache makes the second nearly free. Engines without
+        one override it to do both in one pass.
+        """
+        texts = [outs[0] for outs in self.generate(prompts, [replace(p, n=1) for p in params])]
+        choices = self.choose([p + t + suffix for p, t in zip(prompts, texts)], options, temperature, seeds)
+        return list(zip(texts, choices))
 
     @abstractmethod
     def _generate(self, prompts: list[str], params: list[SamplingParams]) -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from judge_ray.engines.base import Engine, SamplingParams
-from judge_ray.formats.self_taught import CHOICES, VERDICT_PREFIX, pairwise_prompt, parse_verdict, reasoning_before_verdict
+from judge_ray.formats.self_taught import CHOICES, VERDICT_PREFIX, pairwise_prompt, parse_verdict
 from judge_ray.formats.verdicts import ParseFailure, swap_outcome
 from judge_ray.stages.pairs import slots
 from judge_ray.stages.seeds import derive_seed
@@ -29,17 +29,23 @@ def judgment_requests(pairs: Sequence[dict], samples: int, seed: int, stage: str
     return rows
 
 
-def judge_batch(engine: Engine, rows: list[dict], max_tokens: int, temperature: float, top_p: float) -> list[dict]:
-    """Adds `reasoning`, `verdict`, `verdict_prob`, `prob_a`, free-text validity and `correct` to each row."""
+def judge_batch(engine: Engine, rows: list[dict], max_tokens: int = 128, temperature: float = 0.0,
+                top_p: float = 1.0) -> list[dict]:
+    """Adds `reasoning`, `verdict`, `verdict_prob`, `prob_a`, free-text validity and `correct` to each row.
+
+    Rows may carry their own `max_tokens`/`temperature`/`top_p` (training and evaluation judgments share
+    one engine pool); the arguments are the defaults.
+    """
+    get = lambda r, key, default: default if r.get(key) is None else r[key]  # noqa: E731
     users = [pairwise_prompt(r["question"], r["answer_a"], r["answer_b"]) for r in rows]
-    texts = engine.generate([engine.chat(u) for u in users],
-                            [SamplingParams(max_tokens=max_tokens, temperature=temperature, top_p=top_p,
-                                            seed=int(r["seed"])) for r in rows])
-    reasonings = [outs[0] for outs in texts]
-    forced = [engine.chat(u, reasoning_before_verdict(t) + VERDICT_PREFIX) for u, t in zip(users, reasonings)]
-    choices = engine.choose(forced, CHOICES, temperature, [derive_seed(r["seed"], "verdict") for r in rows])
+    results = engine.generate_then_choose(
+        [engine.chat(u) for u in users],
+        [SamplingParams(max_tokens=int(get(r, "max_tokens", max_tokens)), temperature=get(r, "temperature", temperature),
+                        top_p=get(r, "top_p", top_p), seed=int(r["seed"])) for r in rows],
+        VERDICT_PREFIX, CHOICES, [get(r, "temperature", temperature) for r in rows],
+        [derive_seed(r["seed"], "verdict") for r in rows])
     out = []
-    for row, text, choice in zip(rows, reasonings, choices):
+    for row, (text, choice) in zip(rows, results):
         free = parse_verdict(text)
         out.append({
             **row,

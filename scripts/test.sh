@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Install (once) and run the whole test suite, integration tests on the tiny model included.
+# Extra arguments go to pytest, e.g. `bash scripts/test.sh -m "not slow"` for the unit tests only.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install.sh
+export DS_ACCELERATOR="${DS_ACCELERATOR:-cpu}" RAY_AUTH_MODE=disabled
+exec .venv/bin/python -m pytest -q -p no:cacheprovider "$@" tests

@@ -1,0 +1,87 @@
+import pytest
+
+from judge_ray.evaluation.metrics import (agreement, confusion_matrix, majority_vote, precision_recall_f1,
+                                          self_taught_metrics, swap_consistency)
+
+
+def test_agreement():
+    assert agreement(["A", "B", "A", "tie"], ["A", "A", "A", "tie"]) == 0.75
+    assert agreement([], []) == 0.0
+    with pytest.raises(ValueError):
+        agreement(["A"], [])
+
+
+def test_prf_hand_computed_with_ties():
+    labels = ["A", "A", "A", "B", "B", "tie"]
+    preds = ["A", "A", "B", "B", "A", "A"]
+    m = precision_recall_f1(labels, preds, ["A", "B", "tie"])
+    # A: tp 2, fp 2, fn 1 -> p 0.5, r 2/3, f1 4/7
+    assert m["A"]["precision"] == pytest.approx(0.5) and m["A"]["recall"] == pytest.approx(2 / 3)
+    assert m["A"]["f1"] == pytest.approx(4 / 7)
+    # B: tp 1, fp 1, fn 1 -> 0.5 / 0.5 / 0.5
+    assert m["B"] == {"precision": 0.5, "recall": 0.5, "f1": 0.5, "support": 2}
+    # tie: never predicted -> all zero, still averaged
+    assert m["tie"]["f1"] == 0.0 and m["tie"]["support"] == 1
+    assert m["macro"]["f1"] == pytest.approx((4 / 7 + 0.5 + 0) / 3)
+
+
+def test_prf_all_one_class_predictions():
+    m = precision_recall_f1(["A", "B", "B", "A"], ["A"] * 4, ["A", "B"])
+    assert m["A"]["precision"] == 0.5 and m["A"]["recall"] == 1.0
+    assert m["B"]["precision"] == 0.0 and m["B"]["recall"] == 0.0 and m["B"]["f1"] == 0.0
+
+
+def test_confusion_matrix_rows_are_labels():
+    assert confusion_matrix(["A", "A", "B"], ["A", "B", "B"], ["A", "B"]) == [[1, 1], [0, 1]]
+
+
+def test_majority_vote_and_tie_breaking():
+    assert majority_vote(["A", "B", "A"]) == "A"
+    assert majority_vote(["A", "B"], mean_prob_a=0.7) == "A"
+    assert majority_vote(["A", "B"], mean_prob_a=0.2) == "B"
+    assert majority_vote(["A", "B"]) == "tie"
+
+
+def test_swap_consistency_and_position_bias():
+    # (verdict A-B order, verdict B-A order): consistent when the BA verdict maps back to the AB one
+    items = [("A", "B"), ("B", "A"), ("A", "A"), ("A", "A"), ("B", "B")]
+    m = swap_consistency(items)
+    assert m["consistency"] == pytest.approx(2 / 5) and m["inconsistent"] == 3
+    assert m["bias_first"] == pytest.approx(2 / 3) and m["bias_second"] == pytest.approx(1 / 3)
+    assert swap_consistency([("A", "B")]) == {"pairs": 1, "consistency": 1.0, "inconsistent": 0,
+                                              "bias_first": 0.0, "bias_second": 0.0}
+
+
+def _j(pid, order, sample, winner, verdict, prob_a, free=False, free_verdict=""):
+    return {"pair_id": pid, "order": order, "sample": sample, "winner": winner, "verdict": verdict,
+            "prob_a": prob_a, "verdict_prob": prob_a if verdict == "A" else 1 - prob_a, "free_valid": free,
+            "free_verdict": free_verdict}
+
+
+def test_self_taught_metrics_hand_computed():
+    rows = [
+        # pair 1: winner shown at A, then at B when swapped; judge right both times (2 samples each)
+        _j("p1", "AB", 0, "A", "A", 0.8, True, "A"), _j("p1", "AB", 1, "A", "B", 0.4),
+        _j("p1", "BA", 0, "B", "B", 0.3), _j("p1", "BA", 1, "B", "B", 0.1, True, "A"),
+        # pair 2: judge always says A (position bias): right in AB, wrong in BA
+        _j("p2", "AB", 0, "B", "A", 0.9), _j("p2", "AB", 1, "B", "A", 0.6),
+        _j("p2", "BA", 0, "A", "A", 0.7), _j("p2", "BA", 1, "A", "A", 0.8),
+    ]
+    m = self_taught_metrics(rows)
+    assert m["judgments"] == 8 and m["pairs"] == 2
+    assert m["accuracy"] == pytest.approx(5 / 8)  # p1: 3 of 4 right; p2: 2 of 4 (right only in BA)
+    # p1 AB: votes A,B -> tie broken by mean prob_a 0.6 -> A (right); p1 BA: B,B -> B (right)
+    # p2 AB: A,A (wrong, label B); p2 BA: A,A (right, label A)
+    assert m["majority_vote_accuracy"] == pytest.approx(3 / 4)
+    assert m["consistency"] == pytest.approx(1 / 2) and m["bias_first"] == 1.0
+    assert m["unaided_verdict_rate"] == pytest.approx(2 / 8) and m["unaided_verdict_accuracy"] == pytest.approx(1 / 2)
+    assert m["accuracy_AB"] == pytest.approx(1 / 4) and m["accuracy_BA"] == pytest.approx(4 / 4)
+    # debiased: p1 winner prob AB mean(0.8,0.4)=0.6, BA mean(0.7,0.9)=0.8 -> 0.7 > .5 right;
+    #           p2 winner prob AB mean(0.1,0.4)=0.25, BA mean(0.7,0.8)=0.75 -> 0.5, not > .5 -> wrong
+    assert m["debiased_accuracy"] == pytest.approx(1 / 2)
+    # label A: p1 AB (A, B), p2 BA (A, A) -> [3, 1]; label B: p1 BA (B, B), p2 AB (A, A) -> [2, 2]
+    assert m["confusion"]["matrix"] == [[3, 1], [2, 2]]
+
+
+def test_self_taught_metrics_empty():
+    assert self_taught_metrics([]) == {"judgments": 0}

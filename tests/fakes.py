@@ -1,0 +1,63 @@
+"""A fake engine for judge logic (like prometheus-eval's MockLLM): deterministic, no model, no Ray."""
+from __future__ import annotations
+
+import math
+import random
+from typing import Sequence
+
+from judge_ray.engines.base import Engine, SamplingParams
+
+
+class FakeEngine(Engine):
+    """Generates `"<reply seed=S> ..."`; prefers the option whose slot holds an answer containing `good_word`.
+
+    `free_verdicts` makes the free text end with a well-formed verdict for that share of prompts (by seed).
+    """
+
+    name = "fake"
+
+    def __init__(self, good_word: str = "GOOD", confidence: float = 2.0, free_verdicts: float = 0.0,
+                 replies: dict[str, str] | None = None):
+        self.tokenizer = None
+        self.max_model_len = 4096
+        self.good_word, self.confidence, self.free_verdicts = good_word, confidence, free_verdicts
+        self.replies = replies or {}
+        self.calls: list[tuple[str, int]] = []
+
+    def chat(self, user: str, assistant_prefix: str = "", system=None) -> str:
+        return f"<user>{user}</user><assistant>{assistant_prefix}"
+
+    def _generate(self, prompts: list[str], params: list[SamplingParams]) -> list[str]:
+        out = []
+        for prompt, p in zip(prompts, params):
+            self.calls.append(("generate", p.seed))
+            for key, reply in self.replies.items():
+                if key in prompt:
+                    out.append(reply)
+                    break
+            else:
+                rng = random.Random(p.seed)
+                text = f"reply seed={p.seed} word{rng.randint(0, 99)}"
+                if rng.random() < self.free_verdicts:
+                    text += " so [[A]]" if rng.random() < 0.5 else " so [[B]]"
+                out.append(text)
+        return out
+
+    def option_logprobs(self, prompts: Sequence[str], options: Sequence[str]) -> list[dict[str, float]]:
+        results = []
+        for prompt in prompts:
+            self.calls.append(("choose", 0))
+            scores = {o: 0.0 for o in options}
+            if set(options) == {"A", "B"} and "Assistant A's Answer]" in prompt:
+                a = prompt.split("[The Start of Assistant A's Answer]")[1].split("[The End of Assistant A")[0]
+                b = prompt.split("[The Start of Assistant B's Answer]")[1].split("[The End of Assistant B")[0]
+                scores["A"] = self.confidence * (self.good_word in a)
+                scores["B"] = self.confidence * (self.good_word in b)
+            elif options and options[0] == "1":  # difficulty: longer instructions are "harder"
+                scores = {o: (int(o) if len(prompt) > 400 else -int(o)) * 0.5 for o in options}
+            else:  # categories: the first option
+                scores[options[0]] = 1.0
+            top = max(scores.values())
+            norm = math.log(sum(math.exp(v - top) for v in scores.values())) + top
+            results.append({o: v - norm for o, v in scores.items()})
+        return results

@@ -1,0 +1,107 @@
+"""The whole job, one iteration, on the tiny model: Ray Data stages on engine actor pools, Ray Train with
+DeepSpeed ZeRO-3 on 2 workers, with each engine; then the run directory is checked."""
+import json
+import os
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from judge_ray.config import load_config
+from judge_ray.engines.base import SamplingParams
+from judge_ray.engines.factory import make_engine, vllm_available
+from judge_ray.errors import UserError
+from judge_ray.pipeline import run_self_taught
+
+pytestmark = pytest.mark.slow
+
+TINY = ["model=tiny", "iterations=1", "selection.per_category=2", "selection.categories=[coding,math,writing]",
+        "selection.max_candidates=24", "generation.max_tokens=16", "generation.modify_max_tokens=12",
+        "generation.eval_fraction=0.34", "judge.samples=3", "judge.max_tokens=12", "eval.samples=2",
+        "eval.max_tokens=8", "train.max_length=384", "train.lr=1e-3", "ray.batch_size=8"]
+
+
+def _gold(tmp_path: Path) -> str:
+    path = tmp_path / "gold.jsonl"
+    rows = [{"question": "2+2?", "answer_a": "4", "answer_b": "5", "label": "A"},
+            {"question": "Capital of France?", "answer_a": "Lyon", "answer_b": "Paris", "label": "B"},
+            {"question": "Same?", "answer_a": "x", "answer_b": "x", "label": "tie"}]
+    path.write_text("\n".join(json.dumps(r) for r in rows))
+    return str(path)
+
+
+@pytest.mark.parametrize("engine", ["transformers", "vllm"])
+def test_one_iteration_end_to_end(engine, ray_cluster, tiny_model, tmp_path):
+    if engine == "vllm" and not vllm_available():
+        pytest.skip("vLLM cannot run here")
+    cfg = load_config(None, TINY + [f"engine={engine}", f"run.root={tmp_path}", "run.name=r",
+                                    f"data.labelled_eval=[{_gold(tmp_path)}]"])
+    run = run_self_taught(cfg, log=lambda _: None)
+    it = run / "iter_1"
+
+    selected = pd.read_parquet(it / "instructions.parquet")
+    assert 1 <= len(selected) <= 6
+    assert set(selected["category"]) <= {"coding", "math", "writing"}
+    assert selected.groupby("category").size().max() <= 2
+
+    pairs = pd.read_parquet(it / "pairs.parquet")
+    usable = pairs[pairs["split"].isin(["train", "eval"])]
+    assert len(pairs) == len(selected) and len(usable) >= 1
+    assert (usable["response_w"] != usable["response_l"]).all()
+    train_pairs = usable[usable["split"] == "train"]
+
+    judgments = pd.read_parquet(it / "judgments.parquet")
+    assert len(judgments) == 3 * len(train_pairs)  # N samples per training pair
+    assert set(judgments["verdict"]) <= {"A", "B"} and judgments["verdict"].notna().all()
+    assert judgments["verdict_prob"].between(0.5, 1.0).all()
+    assert judgments["seed"].nunique() == len(judgments)
+
+    sft = pd.read_parquet(it / "sft.parquet")
+    kept = judgments[judgments["correct"]]["pair_id"].nunique()
+    assert len(sft) == kept
+    assert sft["response"].str.endswith(("[[A]]", "[[B]]")).all()
+    assert abs((sft["winner"] == "A").sum() - (sft["winner"] == "B").sum()) <= 1
+
+    model_dir = it / "model"
+    for name in ("config.json", "model.safetensors", "tokenizer.json", "chat_template.jinja"):
+        assert (model_dir / name).is_file(), name
+    assert list((it / "checkpoints").rglob("state.json")), "no Ray Train checkpoint was reported"
+
+    metrics = json.loads((it / "metrics.json").read_text())
+    held = metrics["heldout"]
+    assert held["judgments"] == 2 * 2 * (len(usable) - len(train_pairs))  # both orders x k samples
+    for key in ("accuracy", "majority_vote_accuracy", "consistency", "bias_first", "unaided_verdict_rate"):
+        assert 0.0 <= held[key] <= 1.0
+    assert metrics["labelled:gold"]["pairs"] == 2
+    assert json.loads((run / "baseline" / "metrics.json").read_text())["heldout"]["judgments"] == held["judgments"]
+    summary = (run / "summary.md").read_text()
+    assert "| 1 | M_1 |" in summary and "| 0 | M_0 (seed) |" in summary and "1 ties set aside" in summary
+    assert not list(run.rglob("*.tmp")), "temporary files left behind"
+
+    # The exported judge loads in the engine that made it, and the next iteration's engines use it.
+    exported = make_engine(engine, str(model_dir), dtype="float32", max_model_len=1024)
+    assert len(exported.generate([exported.chat("hi")], SamplingParams(max_tokens=4))[0]) == 1
+    exported.close()
+
+    # A finished run is never overwritten silently.
+    with pytest.raises(UserError, match="already holds a finished run"):
+        run_self_taught(cfg, log=lambda _: None)
+
+
+def test_interrupted_run_resumes_from_finished_stages(ray_cluster, tiny_model, tmp_path):
+    overrides = TINY + ["engine=transformers", f"run.root={tmp_path}", "run.name=resume", "eval.baseline=false"]
+    cfg = load_config(None, overrides)
+    run = run_self_taught(cfg, log=lambda _: None)
+    pairs_mtime = os.stat(run / "iter_1" / "pairs.parquet").st_mtime_ns
+    model_mtime = os.stat(run / "iter_1" / "model" / "model.safetensors").st_mtime_ns
+    # Simulate a crash after training: the evaluation and summary never got written.
+    (run / "summary.md").unlink()
+    (run / "iter_1" / "metrics.json").unlink()
+    logs: list[str] = []
+    run_self_taught(cfg, log=logs.append)
+    assert any("resuming" in line for line in logs)
+    assert not any(line.startswith("[select]") or line.startswith("[pairs]") for line in logs)
+    assert os.stat(run / "iter_1" / "pairs.parquet").st_mtime_ns == pairs_mtime
+    assert os.stat(run / "iter_1" / "model" / "model.safetensors").st_mtime_ns == model_mtime
+    assert (run / "iter_1" / "metrics.json").exists() and (run / "summary.md").exists()
+    assert not (run / "baseline").exists()

@@ -1,0 +1,65 @@
+from collections import Counter
+
+from judge_ray.formats.self_taught import parse_verdict
+from judge_ray.stages.judging import judge_batch, judgment_requests
+from judge_ray.stages.rejection import balance_positions, rejection_sample, sft_row, swapped_sft_row
+from tests.fakes import FakeEngine
+
+PAIRS = [{"pair_id": f"p{i}", "instruction": f"Q{i}", "response_w": f"GOOD answer {i}",
+          "response_l": f"weak answer {i}", "winner": "AB"[i % 2]} for i in range(6)]
+
+
+def test_requests_have_n_seeded_samples_and_swapped_orders():
+    req = judgment_requests(PAIRS[:2], samples=3, seed=0, stage="judge_1", both_orders=True)
+    assert len(req) == 2 * 2 * 3
+    assert len({r["seed"] for r in req}) == len(req)
+    first_ab = [r for r in req if r["pair_id"] == "p0" and r["order"] == "AB"][0]
+    first_ba = [r for r in req if r["pair_id"] == "p0" and r["order"] == "BA"][0]
+    assert first_ab["winner"] == "A" and first_ab["answer_a"] == "GOOD answer 0"
+    assert first_ba["winner"] == "B" and first_ba["answer_b"] == "GOOD answer 0"
+    assert req == judgment_requests(PAIRS[:2], samples=3, seed=0, stage="judge_1", both_orders=True)
+    assert req != judgment_requests(PAIRS[:2], samples=3, seed=1, stage="judge_1", both_orders=True)
+
+
+def test_judge_batch_always_has_a_verdict_and_records_free_text_validity():
+    rows = judgment_requests(PAIRS, samples=4, seed=0, stage="j")
+    out = judge_batch(FakeEngine(confidence=4.0, free_verdicts=0.5), rows, 32, 0.8, 0.95)
+    assert all(r["verdict"] in ("A", "B") for r in out)
+    assert all(0.5 <= r["verdict_prob"] <= 1.0 or r["verdict"] != max("AB", key=lambda s: r["prob_a"]) for r in out)
+    assert sum(r["correct"] for r in out) / len(out) > 0.8  # the fake prefers the GOOD answer
+    free = [r for r in out if r["free_valid"]]
+    assert 0 < len(free) < len(out)
+    assert all(parse_verdict(r["reasoning"]).ok == r["free_valid"] for r in out)
+
+
+def test_rejection_keeps_one_correct_per_pair_and_counts_drops():
+    judgments = []
+    for i in range(4):
+        for k in range(3):
+            judgments.append({"pair_id": f"p{i}", "sample": k, "winner": "A", "correct": i != 3 and k > 0,
+                              "question": "q", "answer_a": "a", "answer_b": "b", "reasoning": f"r{k}"})
+    rows, stats = rejection_sample(judgments, seed=0, balance=False)
+    assert [r["pair_id"] for r in rows] == ["p0", "p1", "p2"]
+    assert stats["pairs_dropped"] == 1 and stats["pairs_kept"] == 3 and stats["correct_judgments"] == 6
+    assert all(r["reasoning"] in ("r1", "r2") for r in rows)
+    assert rows == rejection_sample(judgments, seed=0, balance=False)[0]
+
+
+def test_balancing_moves_the_surplus_by_swapping():
+    rows = [sft_row({"pair_id": f"p{i}", "winner": "A", "question": "q", "answer_a": f"good{i}",
+                     "answer_b": f"bad{i}", "reasoning": "Assistant A is right, Assistant B is not. [[A]]"})
+            for i in range(5)]
+    balanced = balance_positions(rows, seed=0)
+    assert Counter(r["winner"] for r in balanced) == {"A": 3, "B": 2}
+    moved = [r for r in balanced if r["swapped"]]
+    assert len(moved) == 2
+    for r in moved:
+        assert r["answer_b"].startswith("good") and r["response"].endswith("[[B]]")
+        assert r["reasoning"].startswith("Assistant B is right, Assistant A is not.")
+        assert "Assistant A's Answer]\nbad" in r["prompt"]
+
+
+def test_swap_twice_is_identity():
+    row = sft_row({"pair_id": "p", "winner": "B", "question": "q", "answer_a": "x", "answer_b": "y",
+                   "reasoning": "Assistant B wins"})
+    assert swapped_sft_row(swapped_sft_row(row)) == row

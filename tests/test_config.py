@@ -1,0 +1,73 @@
+from pathlib import Path
+
+import pytest
+
+from judge_ray.config import CONF_DIR, SelfTaughtConfig, config_from_yaml, load_config, to_yaml
+from judge_ray.errors import ConfigError
+
+ALL_YAML = sorted(CONF_DIR.glob("*.yaml"))
+
+
+def test_conf_dir_has_configs():
+    assert len(ALL_YAML) >= 2
+
+
+@pytest.mark.parametrize("path", ALL_YAML, ids=[p.name for p in ALL_YAML])
+def test_every_yaml_in_conf_loads_and_validates(path: Path):
+    cfg = load_config(path)
+    assert isinstance(cfg, SelfTaughtConfig)
+    assert cfg.iterations >= 1
+
+
+def test_default_is_the_embedded_model():
+    cfg = load_config()
+    assert cfg.model == "smollm2" and cfg.engine == "auto" and cfg.train.zero_stage == 3
+
+
+def test_overrides_apply_with_types():
+    cfg = load_config(None, ["model=tiny", "iterations=3", "judge.samples=2", "train.lr=0.001"])
+    assert (cfg.model, cfg.iterations, cfg.judge.samples, cfg.train.lr) == ("tiny", 3, 2, 0.001)
+
+
+@pytest.mark.parametrize("override, words", [
+    (["judge.smaples=2"], "smaples"),
+    (["nope=1"], "nope"),
+    (["iterations=many"], "iterations"),
+    (["engine=tensorrt"], "engine"),
+    (["judge.samples=0"], "judge.samples"),
+    (["judge.top_p=1.5"], "judge.top_p"),
+    (["generation.eval_fraction=1.0"], "eval_fraction"),
+    (["train.precision=fp8"], "train.precision"),
+    (["iterations"], "key=value"),
+])
+def test_bad_overrides_are_one_line_errors_naming_the_key(override, words):
+    with pytest.raises(ConfigError) as err:
+        load_config(None, override)
+    message = str(err.value)
+    assert words in message and "\n" not in message
+
+
+def test_unknown_key_in_file_is_an_error(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("model: tiny\njudge:\n  samples: 2\n  temprature: 0.5\n")
+    with pytest.raises(ConfigError, match="temprature"):
+        load_config(bad)
+
+
+def test_malformed_yaml_and_missing_file(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("model: [tiny\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(bad)
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(tmp_path / "missing.yaml")
+    scalar = tmp_path / "scalar.yaml"
+    scalar.write_text("just a string\n")
+    with pytest.raises(ConfigError, match="just a string"):
+        load_config(scalar)
+
+
+def test_resolved_yaml_round_trips():
+    cfg = load_config(None, ["model=tiny", "selection.categories=[math,coding]"])
+    again = config_from_yaml(to_yaml(cfg))
+    assert again == cfg

@@ -1,0 +1,64 @@
+"""The job's user-facing errors: one line on stderr, non-zero exit, nothing presented as a result."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def run_job(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(REPO / "jobs" / "self_taught.py"), *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=300)
+
+
+def _assert_one_line_error(proc, *words):
+    assert proc.returncode != 0
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
+    assert "Traceback" not in proc.stderr
+    for w in words:
+        assert w in lines[0]
+
+
+def test_unknown_config_key(tmp_path):
+    _assert_one_line_error(run_job("judge.smaples=3", f"run.root={tmp_path}"), "smaples")
+    assert not list(tmp_path.iterdir())
+
+
+def test_malformed_override_and_unknown_option(tmp_path):
+    _assert_one_line_error(run_job("iterations"), "key=value")
+    _assert_one_line_error(run_job("--frobnicate"), "--frobnicate")
+
+
+def test_missing_model_path(tmp_path):
+    _assert_one_line_error(run_job("model=/nonexistent/judge", f"run.root={tmp_path}"), "/nonexistent/judge")
+    assert not list(tmp_path.iterdir())
+
+
+def test_empty_and_malformed_instruction_files(tmp_path):
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    _assert_one_line_error(run_job("model=tiny", f"data.instructions={empty}", f"run.root={tmp_path}/runs"),
+                           "empty", str(empty))
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"instruction": "ok"}\n{"instr": "no"}\n')
+    _assert_one_line_error(run_job("model=tiny", f"data.instructions={bad}", f"run.root={tmp_path}/runs"),
+                           "bad.jsonl:2", "instruction")
+    assert not (tmp_path / "runs").exists()
+
+
+def test_finished_run_directory_is_refused(tmp_path):
+    run = tmp_path / "runs" / "done"
+    run.mkdir(parents=True)
+    (run / "summary.md").write_text("finished\n")
+    proc = run_job("model=tiny", f"run.root={tmp_path / 'runs'}", "run.name=done")
+    _assert_one_line_error(proc, "already holds a finished run", "run.overwrite=true")
+    assert (run / "summary.md").read_text() == "finished\n"
+
+
+def test_help():
+    proc = run_job("--help")
+    assert proc.returncode == 0 and "key=value" in proc.stdout
