@@ -78,6 +78,7 @@ class TrainConfig:
     max_length: int = 768
     max_failures: int = 2  # worker deaths survived by restarting from the last checkpoint
     deepspeed_optimizer: bool = False  # DeepSpeed's fused AdamW (JIT-compiled; right on GPU)
+    keep_checkpoints: bool = False  # ZeRO checkpoints are only needed until the model is exported
 
 
 @dataclass

@@ -7,8 +7,8 @@ each iteration re-annotates them with its improved judge, as in the paper.
 from __future__ import annotations
 
 import random
+import shutil
 import time
-from dataclasses import asdict
 from pathlib import Path
 from typing import Callable
 
@@ -221,6 +221,10 @@ class SelfTaughtRun:
                                 storage_dir=d / "checkpoints", seed=self.cfg.run.seed + i,
                                 run_name=f"{self.cfg.run.name}-iter{i}", log=self.log)
         write_json(state, metrics)
+        if not self.cfg.train.keep_checkpoints:
+            # The exported model and train_metrics.json now mark this step done; the ZeRO shards (optimizer
+            # state included: ~12x the weights) would only fill the disk.
+            shutil.rmtree(d / "checkpoints", ignore_errors=True)
         return metrics
 
     def _timings(self, d: Path, wall: float) -> float:
@@ -242,4 +246,4 @@ def run_self_taught(cfg: SelfTaughtConfig, log: Log = print) -> Path:
     return SelfTaughtRun(cfg, log).execute()
 
 
-__all__ = ["run_self_taught", "SelfTaughtRun", "asdict"]
+__all__ = ["run_self_taught", "SelfTaughtRun"]

@@ -21,7 +21,8 @@ def test_every_yaml_in_conf_loads_and_validates(path: Path):
 
 def test_default_is_the_embedded_model():
     cfg = load_config()
-    assert cfg.model == "smollm2" and cfg.engine == "auto" and cfg.train.zero_stage == 3
+    assert cfg.model == "smollm2" and cfg.engine == "transformers" and cfg.train.zero_stage == 3
+    assert SelfTaughtConfig().engine == "auto"  # the schema default; the CPU default config picks transformers
 
 
 def test_overrides_apply_with_types():

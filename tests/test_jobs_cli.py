@@ -1,10 +1,8 @@
 """The job's user-facing errors: one line on stderr, non-zero exit, nothing presented as a result."""
-import json
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -3,11 +3,12 @@
 Each actor loads its engine once and serves every batch it is given, so model load is paid per actor, not
 per batch. Ray Data retries a batch whose actor died on a fresh actor: a dead worker loses no rows.
 
-Why our own actor class and not `ray.data.llm`'s vLLM processor: every stage here needs the constrained
-choice with the exact log-probabilities of chosen tokens (`logprob_token_ids`) and a second, dependent
-generation step on the same engine within a batch (y_l after x', the verdict after the reasoning);
-`ray.data.llm`'s processor returns only the first generated text per row and no token log-probabilities, and
-it has no transformers engine. One actor class keeps both engines on the same code path.
+Why our own actor class and not `ray.data.llm`'s vLLM processor: each stage here makes a *dependent* second
+call on the same engine within a batch (y_l answers the x' just written; the verdict is read after the
+reasoning just sampled, reusing its prefix cache). A `ray.data.llm` processor is one generation per row, so
+each stage would chain two processors, i.e. two vLLM engines to start (~55 s each on a 2-core CPU) and no
+shared prefix cache between reasoning and verdict. It also keeps only the first of n outputs per row and has
+no transformers engine. One actor class keeps both engines on the same code path.
 """
 from __future__ import annotations
 

@@ -35,6 +35,7 @@ def classify_batch(engine: Engine, rows: list[dict], categories: Sequence[str], 
         probs = _normalise(lp)
         out.append({
             **row,
+            "source_category": row.get("category", ""),  # the file's own label, kept for reference
             "category": categories[letters.index(cat.choice)],
             "category_prob": cat.prob,
             "difficulty": sum(int(level) * p for level, p in probs.items()),

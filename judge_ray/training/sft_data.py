@@ -30,3 +30,17 @@ def collate(examples: Sequence[tuple[list[int], list[int]]], pad_id: int) -> dic
     labels = [l + [IGNORE] * (width - len(l)) for _, l in examples]
     mask = [[1] * len(i) + [0] * (width - len(i)) for i, _ in examples]
     return {"input_ids": torch.tensor(ids), "labels": torch.tensor(labels), "attention_mask": torch.tensor(mask)}
+
+
+def pad_to_workers(rows: Sequence[dict], workers: int) -> list[dict]:
+    """Repeat the first rows until every worker gets the same count.
+
+    Ray Train splits the dataset with equal=True (ZeRO-3 ranks must step in lockstep), which *drops* the
+    remainder; a set smaller than the worker count would train nothing. Repeating a few examples instead
+    keeps every example in training.
+    """
+    rows = list(rows)
+    if not rows:
+        return rows
+    short = (-len(rows)) % workers
+    return rows + [rows[i % len(rows)] for i in range(short)]

@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Callable
 
 from judge_ray.config import TrainConfig
+from judge_ray.training.sft_data import pad_to_workers
 
-EXPORT_STATE = "export_complete.json"
+TRAINING_RECORD = "judge_ray_training.json"  # written into the exported model directory
 
 
 def _train_worker(config: dict) -> None:  # runs on every Ray Train worker
@@ -51,6 +52,7 @@ def _train_worker(config: dict) -> None:  # runs on every Ray Train worker
     deepspeed.init_distributed(dist_backend="nccl" if cfg.use_gpu else "gloo")  # adopts Ray's process group
     dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(cfg.precision, torch.float32)
 
+    loading = time.time()
     hf_ds = HfDeepSpeedConfig(ds_conf) if cfg.zero_stage == 3 else None  # noqa: F841 (must stay alive)
     model = AutoModelForCausalLM.from_pretrained(model_path, dtype=dtype)
     model.config.use_cache = False
@@ -61,6 +63,8 @@ def _train_worker(config: dict) -> None:  # runs on every Ray Train worker
                                            model_parameters=model.parameters() if optimizer is None else None)
     unset_hf_deepspeed_config()
     del hf_ds
+    if rank == 0:
+        print(f"[train] model loaded into ZeRO-{cfg.zero_stage} partitions in {time.time() - loading:.1f}s", flush=True)
 
     start_epoch, step = 0, 0
     checkpoint = ray.train.get_checkpoint()
@@ -72,6 +76,7 @@ def _train_worker(config: dict) -> None:  # runs on every Ray Train worker
         if rank == 0:
             print(f"[train] resumed from epoch {state['epoch']} (step {step})", flush=True)
 
+    metrics: dict = {"loss": None}  # stays so only if a resumed run had no epoch left to train
     shard = ray.train.get_dataset_shard("train")
     device = engine.device
     for epoch in range(start_epoch, cfg.epochs):
@@ -89,21 +94,34 @@ def _train_worker(config: dict) -> None:  # runs on every Ray Train worker
             if rank == 0:
                 print(f"[train] epoch {epoch + 1}/{cfg.epochs} step {step} loss {losses[-1]:.4f} "
                       f"({time.time() - started:.1f}s)", flush=True)
-        metrics = {"epoch": epoch, "step": step, "loss": sum(losses) / len(losses) if losses else float("nan")}
+        metrics = {"epoch": epoch, "step": step, "loss": sum(losses) / len(losses) if losses else None}
+        if epoch == cfg.epochs - 1 and not cfg.keep_checkpoints:
+            # The export right after is this epoch's durable output; its ZeRO checkpoint (optimizer state
+            # included, ~12x the weights) would be written only to be deleted. A crash during export redoes
+            # this last epoch from the previous checkpoint.
+            ray.train.report(metrics)
+            continue
+        saving = time.time()
         with tempfile.TemporaryDirectory() as ckpt_dir:
             tag = f"epoch_{epoch}"
             engine.save_checkpoint(ckpt_dir, tag=tag)
             if rank == 0:
                 (Path(ckpt_dir) / "state.json").write_text(json.dumps({"tag": tag, "epoch": epoch, "step": step}))
             ray.train.report(metrics, checkpoint=ray.train.Checkpoint.from_directory(ckpt_dir))
+        if rank == 0:
+            print(f"[train] checkpoint of epoch {epoch + 1} saved in {time.time() - saving:.1f}s", flush=True)
 
-    _export(engine, cfg, model_path, tokenizer, config["export_dir"], rank, dtype)
+    record = {"base_model": config["model"], "epochs": cfg.epochs, "steps": step, "final_epoch_loss": metrics["loss"],
+              "zero_stage": cfg.zero_stage, "precision": cfg.precision, "workers": ctx.get_world_size()}
+    _export(engine, cfg, model_path, tokenizer, config["export_dir"], rank, dtype, record)
 
 
-def _export(engine, cfg: TrainConfig, model_path: str, tokenizer, export_dir: str, rank: int, dtype) -> None:
+def _export(engine, cfg: TrainConfig, model_path: str, tokenizer, export_dir: str, rank: int, dtype,
+            record: dict) -> None:
     """Gather the full weights (a collective under ZeRO-3) and write them as a HF directory on rank 0."""
     from transformers import AutoConfig, AutoModelForCausalLM, GenerationConfig
 
+    exporting = time.time()
     if cfg.zero_stage == 3:
         state = engine._zero3_consolidated_16bit_state_dict()
     else:
@@ -126,11 +144,12 @@ def _export(engine, cfg: TrainConfig, model_path: str, tokenizer, export_dir: st
         pass
     model.save_pretrained(tmp, safe_serialization=True)
     tokenizer.save_pretrained(tmp)
+    (tmp / TRAINING_RECORD).write_text(json.dumps(record, indent=2) + "\n")
     if out.exists():
         shutil.rmtree(out)
     os.replace(tmp, out)
-    print(f"[train] exported {sum(p.numel() for p in model.parameters()) / 1e6:.2f}M parameters to {out}",
-          flush=True)
+    print(f"[train] exported {sum(p.numel() for p in model.parameters()) / 1e6:.2f}M parameters to {out} "
+          f"in {time.time() - exporting:.1f}s", flush=True)
 
 
 def train_sft(rows: list[dict], *, model: str, cfg: TrainConfig, export_dir: Path, storage_dir: Path,
@@ -159,17 +178,20 @@ def train_sft(rows: list[dict], *, model: str, cfg: TrainConfig, export_dir: Pat
         run_config=RunConfig(name=run_name, storage_path=str(storage_dir),
                              failure_config=FailureConfig(max_failures=cfg.max_failures),
                              checkpoint_config=CheckpointConfig(num_to_keep=1)),
-        datasets={"train": ray.data.from_pandas(pd.DataFrame(rows)[["prompt", "response"]])},
+        datasets={"train": ray.data.from_pandas(pd.DataFrame(pad_to_workers(rows, cfg.workers))[["prompt", "response"]])},
     )
     result = trainer.fit()
     if result.error:
         raise result.error
     if not (export_dir / "config.json").is_file():
         raise RuntimeError(f"training finished but no model was exported to {export_dir}")
-    metrics = dict(result.metrics or {})
-    metrics["wall_s"] = time.time() - started
-    log(f"  train: {len(rows)} examples, {cfg.workers} workers, ZeRO-{cfg.zero_stage}, "
-        f"loss {metrics.get('loss', float('nan')):.4f}, {metrics['wall_s']:.1f}s")
+    # Ray Train V2 keeps metrics only of reports that carry a checkpoint; the export records its own.
+    record = json.loads((export_dir / TRAINING_RECORD).read_text())
+    metrics = {"loss": record["final_epoch_loss"], "step": record["steps"], "epoch": record["epochs"] - 1,
+               "wall_s": time.time() - started}
+    loss = "-" if metrics["loss"] is None else f"{metrics['loss']:.4f}"
+    log(f"  train: {len(rows)} examples, {cfg.workers} workers, ZeRO-{cfg.zero_stage}, {metrics['step']} steps, "
+        f"loss {loss}, {metrics['wall_s']:.1f}s")
     return metrics
 
 

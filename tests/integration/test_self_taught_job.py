@@ -18,7 +18,8 @@ pytestmark = pytest.mark.slow
 TINY = ["model=tiny", "iterations=1", "selection.per_category=2", "selection.categories=[coding,math,writing]",
         "selection.max_candidates=24", "generation.max_tokens=16", "generation.modify_max_tokens=12",
         "generation.eval_fraction=0.34", "judge.samples=3", "judge.max_tokens=12", "eval.samples=2",
-        "eval.max_tokens=8", "train.max_length=384", "train.lr=1e-3", "ray.batch_size=8"]
+        "eval.max_tokens=8", "train.max_length=384", "train.lr=1e-3", "ray.batch_size=8",
+        "ray.actor_cpus=1"]
 
 
 def _gold(tmp_path: Path) -> str:
@@ -34,7 +35,9 @@ def _gold(tmp_path: Path) -> str:
 def test_one_iteration_end_to_end(engine, ray_cluster, tiny_model, tmp_path):
     if engine == "vllm" and not vllm_available():
         pytest.skip("vLLM cannot run here")
+    keep = engine == "transformers"  # one run keeps its checkpoints, the other shows they are removed
     cfg = load_config(None, TINY + [f"engine={engine}", f"run.root={tmp_path}", "run.name=r",
+                                    f"train.keep_checkpoints={keep}",
                                     f"data.labelled_eval=[{_gold(tmp_path)}]"])
     run = run_self_taught(cfg, log=lambda _: None)
     it = run / "iter_1"
@@ -53,7 +56,10 @@ def test_one_iteration_end_to_end(engine, ray_cluster, tiny_model, tmp_path):
     judgments = pd.read_parquet(it / "judgments.parquet")
     assert len(judgments) == 3 * len(train_pairs)  # N samples per training pair
     assert set(judgments["verdict"]) <= {"A", "B"} and judgments["verdict"].notna().all()
-    assert judgments["verdict_prob"].between(0.5, 1.0).all()
+    # the verdict's probability is that of the option drawn (at temperature, not always the likelier one)
+    expected = judgments["prob_a"].where(judgments["verdict"] == "A", 1 - judgments["prob_a"])
+    assert ((judgments["verdict_prob"] - expected).abs() < 1e-9).all()
+    assert judgments["prob_a"].between(0.0, 1.0).all()
     assert judgments["seed"].nunique() == len(judgments)
 
     sft = pd.read_parquet(it / "sft.parquet")
@@ -65,7 +71,13 @@ def test_one_iteration_end_to_end(engine, ray_cluster, tiny_model, tmp_path):
     model_dir = it / "model"
     for name in ("config.json", "model.safetensors", "tokenizer.json", "chat_template.jinja"):
         assert (model_dir / name).is_file(), name
-    assert list((it / "checkpoints").rglob("state.json")), "no Ray Train checkpoint was reported"
+    record = json.loads((model_dir / "judge_ray_training.json").read_text())
+    assert record["steps"] >= 1 and record["zero_stage"] == 3 and record["workers"] == 2
+    assert record["final_epoch_loss"] > 0
+    if keep:
+        assert list((it / "checkpoints").rglob("state.json")), "no Ray Train checkpoint was reported"
+    else:
+        assert not (it / "checkpoints").exists()
 
     metrics = json.loads((it / "metrics.json").read_text())
     held = metrics["heldout"]

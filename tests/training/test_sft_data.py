@@ -3,7 +3,7 @@ from transformers import AutoTokenizer
 
 from judge_ray.formats.chat import render_chat
 from judge_ray.training.deepspeed_config import deepspeed_config
-from judge_ray.training.sft_data import IGNORE, collate, tokenize_example
+from judge_ray.training.sft_data import IGNORE, collate, pad_to_workers, tokenize_example
 from judge_ray.config import TrainConfig
 
 
@@ -44,3 +44,10 @@ def test_deepspeed_config_cpu_and_gpu():
     assert not cpu["bf16"]["enabled"] and "optimizer" not in cpu
     gpu = deepspeed_config(TrainConfig(use_gpu=True, precision="bf16", deepspeed_optimizer=True, lr=2e-5))
     assert gpu["bf16"]["enabled"] and gpu["optimizer"]["params"]["lr"] == 2e-5
+
+
+def test_pad_to_workers_repeats_instead_of_dropping():
+    rows = [{"i": i} for i in range(3)]
+    assert pad_to_workers(rows, 2) == rows + [{"i": 0}]
+    assert pad_to_workers(rows[:1], 4) == [{"i": 0}] * 4
+    assert pad_to_workers(rows, 3) == rows and pad_to_workers([], 2) == []

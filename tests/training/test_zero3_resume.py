@@ -1,0 +1,43 @@
+"""Ray Train + DeepSpeed ZeRO-3 on 2 workers: a rerun with the same storage resumes from the checkpoint."""
+import json
+
+import pytest
+
+from judge_ray.config import TrainConfig
+from judge_ray.training.zero3 import train_sft
+
+pytestmark = pytest.mark.slow
+
+ROWS = [{"prompt": f"Which answer is better, {i}?", "response": f"Reason {i}.\n\nFinal verdict: [[{'AB'[i % 2]}]]"}
+        for i in range(8)]
+
+
+def test_training_resumes_from_its_last_checkpoint(ray_cluster, tiny_model, tmp_path):
+    cfg = TrainConfig(epochs=1, lr=1e-3, batch_size_per_worker=2, keep_checkpoints=True)
+    first = train_sft(ROWS, model="tiny", cfg=cfg, export_dir=tmp_path / "m1", storage_dir=tmp_path / "ckpt",
+                      seed=0, run_name="resume", log=lambda _: None)
+    assert first["epoch"] == 0 and first["step"] == 2  # 8 rows / 2 workers / batch 2
+    # Asking for a second epoch on the same storage continues from epoch 0's checkpoint, not from scratch.
+    cfg2 = TrainConfig(epochs=2, lr=1e-3, batch_size_per_worker=2, keep_checkpoints=True)
+    second = train_sft(ROWS, model="tiny", cfg=cfg2, export_dir=tmp_path / "m2", storage_dir=tmp_path / "ckpt",
+                       seed=0, run_name="resume", log=lambda _: None)
+    assert second["epoch"] == 1 and second["step"] == 4
+    states = [json.loads(p.read_text()) for p in (tmp_path / "ckpt").rglob("state.json")]
+    assert max(s["epoch"] for s in states) == 1
+    assert (tmp_path / "m2" / "model.safetensors").is_file()
+
+
+def test_without_kept_checkpoints_the_last_epoch_is_not_checkpointed(ray_cluster, tiny_model, tmp_path):
+    cfg = TrainConfig(epochs=2, lr=1e-3, batch_size_per_worker=2, keep_checkpoints=False)
+    result = train_sft(ROWS, model="tiny", cfg=cfg, export_dir=tmp_path / "m", storage_dir=tmp_path / "ckpt",
+                       seed=0, run_name="nokeep", log=lambda _: None)
+    assert result["epoch"] == 1
+    states = [json.loads(p.read_text()) for p in (tmp_path / "ckpt").rglob("state.json")]
+    assert [s["epoch"] for s in states] == [0]  # epoch 1 (the last) went straight to the export
+    assert (tmp_path / "m" / "model.safetensors").is_file()
+
+
+def test_fewer_examples_than_workers_still_train(ray_cluster, tiny_model, tmp_path):
+    result = train_sft(ROWS[:1], model="tiny", cfg=TrainConfig(epochs=1, lr=1e-3), export_dir=tmp_path / "m",
+                       storage_dir=tmp_path / "ckpt", seed=0, run_name="one", log=lambda _: None)
+    assert result["step"] == 1 and result["loss"] > 0
