@@ -17,7 +17,7 @@ fi
 # pip's noise about absent local mirrors and setuptools deprecations is dropped; errors still show.
 pip() {
   "$VENV/bin/python" -m pip --disable-pip-version-check -q "$@" 2>&1 \
-    | { grep -v -E "Location 'file:|BuildBackendWarning|^\s*(!!|\*+|corresp|return|with strategy)|^\s*$|Please |By 20|See https|Editable install|folders in your working" || true; }
+    | { grep -v -E "Location 'file:|BuildBackendWarning|^\s*(!!|\*+|corresp|return|with strategy)|^\s*$|Please |By 20|See https|Editable install|folders in your working|name as your package" || true; }
   return "${PIPESTATUS[0]}"
 }
 has() { "$VENV/bin/python" -c "import importlib.metadata as m; m.version('$1')" >/dev/null 2>&1; }

@@ -4,5 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh
-export DS_ACCELERATOR="${DS_ACCELERATOR:-cpu}" RAY_AUTH_MODE=disabled
+export RAY_AUTH_MODE=disabled
+command -v nvidia-smi >/dev/null 2>&1 || export DS_ACCELERATOR="${DS_ACCELERATOR:-cpu}"
 exec .venv/bin/python -m pytest -q -p no:cacheprovider "$@" tests

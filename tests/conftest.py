@@ -9,9 +9,6 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-os.environ.setdefault("DS_ACCELERATOR", "cpu")
-os.environ.setdefault("RAY_AUTH_MODE", "disabled")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
 def _has_cuda() -> bool:
@@ -21,6 +18,12 @@ def _has_cuda() -> bool:
         return torch.cuda.is_available()
     except ImportError:
         return False
+
+
+if not _has_cuda():
+    os.environ.setdefault("DS_ACCELERATOR", "cpu")  # quiets DeepSpeed's accelerator detection on CPU
+os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
 def pytest_collection_modifyitems(config, items):

@@ -90,10 +90,13 @@ def test_one_iteration_end_to_end(engine, ray_cluster, tiny_model, tmp_path):
     assert "| 1 | M_1 |" in summary and "| 0 | M_0 (seed) |" in summary and "1 ties set aside" in summary
     assert not list(run.rglob("*.tmp")), "temporary files left behind"
 
-    # The exported judge loads in the engine that made it, and the next iteration's engines use it.
-    exported = make_engine(engine, str(model_dir), dtype="float32", max_model_len=1024)
-    assert len(exported.generate([exported.chat("hi")], SamplingParams(max_tokens=4))[0]) == 1
-    exported.close()
+    # M_1 was loaded by this run's engine to evaluate it (metrics above); the other engine loads it too.
+    other = "vllm" if engine == "transformers" else "transformers"
+    if other == "transformers" or vllm_available():
+        exported = make_engine(other, str(model_dir), dtype="float32", max_model_len=1024)
+        assert len(exported.generate([exported.chat("hi")], SamplingParams(max_tokens=4))[0]) == 1
+        assert set(exported.option_logprobs([exported.chat("q", "[[")], ["A", "B"])[0]) == {"A", "B"}
+        exported.close()
 
     # A finished run is never overwritten silently.
     with pytest.raises(UserError, match="already holds a finished run"):
