@@ -6,7 +6,7 @@ import string
 from collections import defaultdict
 from typing import Sequence
 
-from judge_ray.engines.base import Engine
+from judge_ray.engines.base import Engine, sample_choice
 from judge_ray.stages.seeds import derive_seed
 
 DIFFICULTY_LEVELS = ("1", "2", "3", "4", "5")
@@ -32,7 +32,7 @@ def classify_batch(engine: Engine, rows: list[dict], categories: Sequence[str], 
     diffs = engine.option_logprobs(diff_prompts, DIFFICULTY_LEVELS)
     out = []
     for row, cat, lp in zip(rows, cats, diffs):
-        probs = _normalise(lp)
+        probs = sample_choice(lp, 0.0, 0).probs  # the ratings' relative probabilities
         out.append({
             **row,
             "source_category": row.get("category", ""),  # the file's own label, kept for reference
@@ -41,15 +41,6 @@ def classify_batch(engine: Engine, rows: list[dict], categories: Sequence[str], 
             "difficulty": sum(int(level) * p for level, p in probs.items()),
         })
     return out
-
-
-def _normalise(logprobs: dict[str, float]) -> dict[str, float]:
-    import math
-
-    top = max(logprobs.values())
-    weights = {k: math.exp(v - top) for k, v in logprobs.items()}
-    total = sum(weights.values())
-    return {k: w / total for k, w in weights.items()}
 
 
 def select_balanced(rows: Sequence[dict], categories: Sequence[str], per_category: int,
