@@ -120,8 +120,11 @@ class SelfTaughtRun:
                               "temperature": e.temperature, "top_p": e.top_p}
                              for r in judgment_requests(tagged, e.samples, self.cfg.run.seed, "eval", e.both_orders)]
         rows = self.stage(requests, "judge", model) if requests else []
+        judgments = [r for r in rows if r["task"] == "train"]
         if train_path:
-            write_parquet(train_path, [r for r in rows if r["task"] == "train"])
+            write_parquet(train_path, judgments)
+        elif train:
+            judgments = read_parquet(train[1])  # finished before an interruption
         metrics: dict = {}
         if evaluation:
             metrics_path = evaluation[1] / "metrics.json"
@@ -133,7 +136,6 @@ class SelfTaughtRun:
                 metrics = {name: self_taught_metrics([r for r in evals if r["eval_set"] == name])
                            for name in evaluation[0]}
                 write_json(metrics_path, metrics)
-        judgments = read_parquet(train[1]) if train else []
         return judgments, metrics
 
     # ---- the loop ----

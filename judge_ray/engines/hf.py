@@ -20,23 +20,27 @@ class _PerRowSampler:
         self.params = list(params)
         self.generators = [torch.Generator().manual_seed(int(p.seed)) for p in self.params]
 
+    def sample(self, row: int, logits: torch.Tensor) -> int:
+        p = self.params[row]
+        logits = logits.float()
+        if p.temperature <= 0:
+            return int(torch.argmax(logits))
+        probs = torch.softmax(logits / p.temperature, dim=-1)
+        if p.top_p < 1.0:
+            sorted_probs, order = torch.sort(probs, descending=True)
+            keep = torch.cumsum(sorted_probs, dim=-1) - sorted_probs < p.top_p
+            filtered = torch.zeros_like(probs)
+            filtered[order[keep]] = probs[order[keep]]
+            probs = filtered / filtered.sum()
+        return int(torch.multinomial(probs, 1, generator=self.generators[row]))
+
+    def next_token(self, row: int, logits: torch.Tensor) -> int:
+        return self.sample(row, logits)
+
     def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
-        chosen = torch.empty(scores.shape[0], dtype=torch.long)
-        for row, p in enumerate(self.params):
-            logits = scores[row].float()
-            if p.temperature <= 0:
-                chosen[row] = int(torch.argmax(logits))
-                continue
-            probs = torch.softmax(logits / p.temperature, dim=-1)
-            if p.top_p < 1.0:
-                sorted_probs, order = torch.sort(probs, descending=True)
-                keep = torch.cumsum(sorted_probs, dim=-1) - sorted_probs < p.top_p
-                filtered = torch.zeros_like(probs)
-                filtered[order[keep]] = probs[order[keep]]
-                probs = filtered / filtered.sum()
-            chosen[row] = int(torch.multinomial(probs, 1, generator=self.generators[row]))
         forced = torch.full_like(scores, float("-inf"))
-        forced[torch.arange(scores.shape[0]), chosen] = 0.0
+        for row in range(scores.shape[0]):
+            forced[row, self.next_token(row, scores[row])] = 0.0
         return forced
 
 
@@ -56,31 +60,24 @@ class _ReasonThenChoose(_PerRowSampler):
         self.reason_len: list[int | None] = [None] * len(self.params)
         self.choices: list = [None] * len(self.params)
 
-    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
-        sampled = torch.argmax(super().__call__(input_ids, scores), dim=-1)
-        forced = torch.full_like(scores, float("-inf"))
-        for row, p in enumerate(self.params):
-            step = self.steps[row]
-            self.steps[row] += 1
-            if self.reason_len[row] is None:
-                if step < p.max_tokens and int(sampled[row]) != self.eos_id:
-                    token = int(sampled[row])
-                else:
-                    self.reason_len[row] = step
-                    token = self.suffix_ids[0]
-            else:
-                k = step - self.reason_len[row]
-                if k < len(self.suffix_ids):
-                    token = self.suffix_ids[k]
-                elif k == len(self.suffix_ids):
-                    logprobs = torch.log_softmax(scores[row].float(), dim=-1)[self.option_ids].tolist()
-                    choice = sample_choice(dict(zip(self.options, logprobs)), self.temperatures[row], self.seeds[row])
-                    self.choices[row] = choice
-                    token = self.option_ids[self.options.index(choice.choice)]
-                else:
-                    token = self.eos_id
-            forced[row, token] = 0.0
-        return forced
+    def next_token(self, row: int, logits: torch.Tensor) -> int:
+        """Sampling work only while a row is still reasoning; the rest is forced tokens."""
+        step = self.steps[row]
+        self.steps[row] += 1
+        if self.reason_len[row] is None:
+            token = self.sample(row, logits) if step < self.params[row].max_tokens else self.eos_id
+            if token != self.eos_id:
+                return token
+            self.reason_len[row] = step
+        k = step - self.reason_len[row]
+        if k < len(self.suffix_ids):
+            return self.suffix_ids[k]
+        if k == len(self.suffix_ids):
+            logprobs = torch.log_softmax(logits.float(), dim=-1)[self.option_ids].tolist()
+            choice = sample_choice(dict(zip(self.options, logprobs)), self.temperatures[row], self.seeds[row])
+            self.choices[row] = choice
+            return self.option_ids[self.options.index(choice.choice)]
+        return self.eos_id
 
 
 class TransformersEngine(Engine):
@@ -107,26 +104,31 @@ class TransformersEngine(Engine):
         mask = torch.tensor([[0] * (width - len(r)) + [1] * len(r) for r in rows], device=self.device)
         return ids, mask
 
-    @torch.inference_mode()
-    def _generate(self, prompts: list[str], params: list[SamplingParams]) -> list[str]:
-        outputs: list[str] = [""] * len(prompts)
-        # Batches of similar length waste less padding; results go back to their original slots.
+    def _batched_generate(self, prompts: Sequence[str], params: Sequence[SamplingParams], extra_tokens: int,
+                          make_processor):
+        """Yield (prompt indices, new token ids, processor) per batch. Batches of similar length waste less
+        padding; callers put results back in their original slots."""
         order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
         for start in range(0, len(order), self.batch_size):
             idx = order[start:start + self.batch_size]
-            batch_params = [params[i] for i in idx]
-            longest = max(p.max_tokens for p in batch_params)
-            ids, mask = self._pad([self.encode(prompts[i], reserve=longest) for i in idx])
+            budget = max(params[i].max_tokens for i in idx) + extra_tokens
+            ids, mask = self._pad([self.encode(prompts[i], reserve=budget) for i in idx])
+            processor = make_processor(idx)
             out = self.model.generate(
-                input_ids=ids, attention_mask=mask, max_new_tokens=longest, do_sample=False,
-                logits_processor=[_PerRowSampler(batch_params)], pad_token_id=self.tokenizer.pad_token_id,
-                eos_token_id=self.tokenizer.eos_token_id, num_beams=1,
-                temperature=None, top_p=None, top_k=None,
+                input_ids=ids, attention_mask=mask, max_new_tokens=budget, do_sample=False,
+                logits_processor=[processor], pad_token_id=self.tokenizer.pad_token_id,
+                eos_token_id=self.tokenizer.eos_token_id, num_beams=1, temperature=None, top_p=None, top_k=None,
             )
-            new_tokens = out[:, ids.shape[1]:]
+            yield idx, out[:, ids.shape[1]:], processor
+
+    @torch.inference_mode()
+    def _generate(self, prompts: list[str], params: list[SamplingParams]) -> list[str]:
+        outputs: list[str] = [""] * len(prompts)
+        batches = self._batched_generate(prompts, params, 0, lambda idx: _PerRowSampler([params[i] for i in idx]))
+        for idx, new_tokens, _ in batches:
             for row, i in enumerate(idx):
-                tokens = new_tokens[row, :params[i].max_tokens].tolist()
-                outputs[i] = self.tokenizer.decode(tokens, skip_special_tokens=True)
+                outputs[i] = self.tokenizer.decode(new_tokens[row, :params[i].max_tokens].tolist(),
+                                                   skip_special_tokens=True)
         return outputs
 
     @torch.inference_mode()
@@ -136,24 +138,14 @@ class TransformersEngine(Engine):
         temps = per_row(temperature, len(prompts))
         suffix_ids = self.tokenizer.encode(suffix, add_special_tokens=False)
         option_ids = single_token_ids(self.tokenizer, options)
+        machine = lambda idx: _ReasonThenChoose(  # noqa: E731
+            [params[i] for i in idx], suffix_ids, option_ids, options, [temps[i] for i in idx],
+            [seeds[i] for i in idx], self.tokenizer.eos_token_id)
         results: list = [None] * len(prompts)
-        order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
-        for start in range(0, len(order), self.batch_size):
-            idx = order[start:start + self.batch_size]
-            batch_params = [params[i] for i in idx]
-            budget = max(p.max_tokens for p in batch_params) + len(suffix_ids) + 2
-            ids, mask = self._pad([self.encode(prompts[i], reserve=budget) for i in idx])
-            machine = _ReasonThenChoose(batch_params, suffix_ids, option_ids, options, [temps[i] for i in idx],
-                                        [seeds[i] for i in idx], self.tokenizer.eos_token_id)
-            out = self.model.generate(
-                input_ids=ids, attention_mask=mask, max_new_tokens=budget, do_sample=False,
-                logits_processor=[machine], pad_token_id=self.tokenizer.pad_token_id,
-                eos_token_id=self.tokenizer.eos_token_id, num_beams=1, temperature=None, top_p=None, top_k=None,
-            )
-            new_tokens = out[:, ids.shape[1]:]
+        for idx, new_tokens, done in self._batched_generate(prompts, params, len(suffix_ids) + 2, machine):
             for row, i in enumerate(idx):
-                reasoning = new_tokens[row, :machine.reason_len[row]].tolist()
-                results[i] = (self.tokenizer.decode(reasoning, skip_special_tokens=True), machine.choices[row])
+                reasoning = new_tokens[row, :done.reason_len[row]].tolist()
+                results[i] = (self.tokenizer.decode(reasoning, skip_special_tokens=True), done.choices[row])
         return results
 
     @torch.inference_mode()
