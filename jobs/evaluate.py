@@ -16,7 +16,7 @@ from judge_ray.evaluation.runner import run_evaluation
 
 
 def main() -> None:
-    config_path, overrides = parse_args(sys.argv[1:], "jobs/evaluate.py")
+    config_path, overrides = parse_args(sys.argv[1:], "jobs/evaluate.py", EvaluateConfig)
     run_evaluation(load_config(config_path, overrides, EvaluateConfig))
 
 

@@ -9,12 +9,12 @@ Rerunning an interrupted run with the same config resumes it.
 import sys
 
 from judge_ray.cli import main_guard, parse_args
-from judge_ray.config import load_config
+from judge_ray.config import SelfTaughtConfig, load_config
 from judge_ray.pipeline import run_self_taught
 
 
 def main() -> None:
-    config_path, overrides = parse_args(sys.argv[1:], "jobs/self_taught.py")
+    config_path, overrides = parse_args(sys.argv[1:], "jobs/self_taught.py", SelfTaughtConfig)
     run_self_taught(load_config(config_path, overrides))
 
 

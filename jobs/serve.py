@@ -15,7 +15,7 @@ from judge_ray.serving.launch import start
 
 
 def main() -> None:
-    config_path, overrides = parse_args(sys.argv[1:], "jobs/serve.py")
+    config_path, overrides = parse_args(sys.argv[1:], "jobs/serve.py", ServeConfig)
     start(load_config(config_path, overrides, ServeConfig))
 
 

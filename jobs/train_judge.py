@@ -15,7 +15,7 @@ from judge_ray.training.judgelm_run import run_train_judge
 
 
 def main() -> None:
-    config_path, overrides = parse_args(sys.argv[1:], "jobs/train_judge.py")
+    config_path, overrides = parse_args(sys.argv[1:], "jobs/train_judge.py", TrainJudgeConfig)
     run_train_judge(load_config(config_path, overrides, TrainJudgeConfig))
 
 

@@ -2,19 +2,27 @@
 from __future__ import annotations
 
 import sys
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 from judge_ray.errors import UserError
 
 USAGE = "usage: python {prog} [--config FILE] [key=value ...]"
 
 
-def parse_args(argv: Sequence[str], prog: str) -> tuple[str | None, list[str]]:
+def parse_args(argv: Sequence[str], prog: str, schema: Optional[type] = None) -> tuple[str | None, list[str]]:
+    """`--config FILE` and `key=value` overrides; `--help` prints every config key of `schema` with its default
+    and meaning, then exits."""
     config, overrides, args = None, [], list(argv)
     while args:
         arg = args.pop(0)
         if arg in ("-h", "--help"):
-            print(USAGE.format(prog=prog))
+            if schema is None:
+                print(USAGE.format(prog=prog))
+            else:
+                from judge_ray.config import default_config_path
+                from judge_ray.config_help import help_text
+
+                print(help_text(schema, prog, default_config_path(schema)))
             raise SystemExit(0)
         if arg == "--config":
             if not args:

@@ -17,25 +17,26 @@ from judge_ray.errors import ConfigError
 CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
 ENGINES = ("auto", "vllm", "transformers")
 PRECISIONS = ("fp32", "bf16", "fp16")
+SEED_CATEGORIES = ("coding", "math", "reasoning", "knowledge", "writing", "advice")
 
 
 @dataclass
 class RunConfig:
-    name: str = "default"
+    name: str = "default"  # the run's directory name under root
     root: str = "runs"  # run directories live at <root>/<name>
-    seed: int = 0
+    seed: int = 0  # every sample, split and recipe derives its seed from this
     overwrite: bool = False  # replace a finished run of the same name instead of refusing
 
 
 @dataclass
 class DataConfig:
     instructions: Optional[str] = None  # JSONL with an "instruction" field; None = the bundled seed set
-    labelled_eval: list[str] = field(default_factory=list)  # JSONL files: question, answer_a, answer_b, label
+    labelled_eval: list[str] = field(default_factory=lambda: ["bundled"])  # eval sets (benchmark files); bundled = 66 shipped
 
 
 @dataclass
 class SelectionConfig:
-    categories: list[str] = field(default_factory=lambda: ["coding", "math", "reasoning", "knowledge", "writing", "advice"])
+    categories: list[str] = field(default_factory=lambda: list(SEED_CATEGORIES))  # categories to balance over
     per_category: int = 4  # balanced: at most this many of each category, hardest first
     min_difficulty: float = 1.0  # expected 1-5 difficulty the model gives; below it an instruction is skipped
     max_candidates: Optional[int] = None  # classify a seeded sample of this many instructions; None = all
@@ -45,10 +46,10 @@ class SelectionConfig:
 class GenerationConfig:
     """Sampling for response-pair construction (y_w, x', y_l)."""
 
-    temperature: float = 0.7
-    top_p: float = 0.9
-    max_tokens: int = 96
-    modify_max_tokens: int = 48
+    temperature: float = 0.7  # sampling temperature for answers and modified instructions
+    top_p: float = 0.9  # nucleus sampling for answers and modified instructions
+    max_tokens: int = 96  # longest answer (y_w, y_l) in tokens
+    modify_max_tokens: int = 48  # longest modified instruction x' in tokens
     eval_fraction: float = 0.25  # share of pairs held out to evaluate each iteration's judge
 
 
@@ -57,25 +58,25 @@ class JudgeConfig:
     """Judgment sampling from the current judge."""
 
     samples: int = 4  # N judgments per pair
-    temperature: float = 0.8
-    top_p: float = 0.95
+    temperature: float = 0.8  # sampling temperature of the judge's reasoning and verdict
+    top_p: float = 0.95  # nucleus sampling of the judge's reasoning
     max_tokens: int = 96  # reasoning tokens before the forced verdict
     balance_sft: bool = True  # keep as many A-winners as B-winners in the SFT set
 
 
 @dataclass
 class TrainConfig:
-    workers: int = 2
-    use_gpu: bool = False
-    cpus_per_worker: int = 1
+    workers: int = 2  # Ray Train workers (ZeRO shards the model across them)
+    use_gpu: bool = False  # one GPU per worker (NCCL); false: CPU workers over gloo
+    cpus_per_worker: int = 1  # logical CPUs each train worker reserves
     precision: str = "fp32"  # fp32 on CPU; bf16 on GPU
-    zero_stage: int = 3
-    epochs: int = 1
-    lr: float = 1.0e-5
-    weight_decay: float = 0.0
-    batch_size_per_worker: int = 2
-    grad_accum: int = 1
-    max_length: int = 768
+    zero_stage: int = 3  # DeepSpeed ZeRO stage 0-3 (3 partitions parameters, gradients, optimizer state)
+    epochs: int = 1  # passes over the SFT set
+    lr: float = 1.0e-5  # AdamW learning rate
+    weight_decay: float = 0.0  # AdamW weight decay
+    batch_size_per_worker: int = 2  # sequences per worker per micro-step
+    grad_accum: int = 1  # micro-steps per optimizer step
+    max_length: int = 768  # longest training sequence in tokens (longer ones are truncated from the left)
     max_failures: int = 2  # worker deaths survived by restarting from the last checkpoint
     deepspeed_optimizer: bool = False  # DeepSpeed's fused AdamW (JIT-compiled; right on GPU)
     keep_checkpoints: bool = False  # ZeRO checkpoints are only needed until the model is exported
@@ -84,9 +85,11 @@ class TrainConfig:
 @dataclass
 class EvalConfig:
     samples: int = 3  # k judgments per pair and order, majority-voted
-    temperature: float = 0.8
-    top_p: float = 0.95
-    max_tokens: int = 96
+    labelled_samples: int = 1  # k on the labelled sets (larger than the held-out split)
+    labelled_max_tokens: int = 0  # reasoning tokens on the labelled sets; 0 = the verdict alone (one forward pass)
+    temperature: float = 0.8  # sampling temperature of evaluation judgments
+    top_p: float = 0.95  # nucleus sampling of evaluation judgments
+    max_tokens: int = 96  # reasoning tokens before the forced verdict in evaluation
     both_orders: bool = True  # judge every pair as A-B and B-A: consistency and position bias
     baseline: bool = True  # also evaluate the seed judge M_0, as iteration 0
 
@@ -96,19 +99,19 @@ class RayConfig:
     address: Optional[str] = None  # None: RAY_ADDRESS if set, else a local cluster
     num_cpus: Optional[int] = None  # logical CPUs of a local cluster
     pool_size: int = 1  # engine actors per Ray Data stage
-    actor_cpus: float = 1.0
-    actor_gpus: float = 0.0
-    batch_size: int = 16
+    actor_cpus: float = 1.0  # logical CPUs per engine actor (its torch threads follow)
+    actor_gpus: float = 0.0  # GPUs per engine actor (0 on CPU)
+    batch_size: int = 16  # rows per map_batches call on an engine actor
 
 
 @dataclass
 class VllmConfig:
     dtype: str = "auto"  # auto: bfloat16 where the model/hardware use it; float32 for tests
-    max_model_len: int = 2048
-    gpu_memory_utilization: float = 0.85
+    max_model_len: int = 2048  # longest prompt + generation vLLM reserves KV cache for
+    gpu_memory_utilization: float = 0.85  # share of GPU memory vLLM may take
     enforce_eager: bool = True  # torch.compile costs ~20 s per engine start on CPU
-    cpu_kvcache_gib: int = 1
-    tensor_parallel_size: int = 1
+    cpu_kvcache_gib: int = 1  # KV cache size on CPU (VLLM_CPU_KVCACHE_SPACE)
+    tensor_parallel_size: int = 1  # GPUs one vLLM engine shards the model over
 
 
 @dataclass
@@ -116,7 +119,7 @@ class SelfTaughtConfig:
     model: str = "smollm2"  # seed judge M_0: tiny | smollm2 | a local HF directory | a Hugging Face id
     generator: Optional[str] = None  # model that writes y_w, x', y_l; None = the seed model
     engine: str = "auto"  # auto | vllm | transformers
-    iterations: int = 2
+    iterations: int = 2  # T: rounds of judge -> reject -> fine-tune the seed
     run: RunConfig = field(default_factory=RunConfig)
     data: DataConfig = field(default_factory=DataConfig)
     selection: SelectionConfig = field(default_factory=SelectionConfig)
@@ -157,21 +160,23 @@ class TrainJudgeConfig:
 
 
 # ---- jobs/evaluate.py ----
-LAYOUTS = ("auto", "pandalm", "judgelm", "mtbench", "rewardbench", "llmbar", "pairs")
+LAYOUTS = ("auto", "pandalm", "judgelm", "mtbench", "arena", "rewardbench", "llmbar", "autoj", "pairs")
 FORMATS = ("auto", "judgelm", "pairwise")
 MODES = ("single", "both", "vote")
 GRADINGS = ("pairwise", "single_answer")
 TIE_POLICIES = ("class", "exclude")
 UNPARSEABLE_POLICIES = ("tie", "miss", "half")
+PREDICTED_TIE_POLICIES = ("miss", "half")
 
 
 @dataclass
 class BenchmarkConfig:
     path: Optional[str] = None  # the benchmark file / dataset directory / hub id
-    layout: str = "auto"  # auto | pandalm | judgelm | mtbench | rewardbench | llmbar | pairs
-    split: Optional[str] = None
-    limit: Optional[int] = None  # the first N examples only
+    layout: str = "auto"  # auto | pandalm | judgelm | mtbench | arena | rewardbench | llmbar | autoj | pairs
+    split: Optional[str] = None  # the split of a dataset with several (default: train, then test)
+    limit: Optional[int] = None  # the first N usable examples only
     turn: int = 1  # MT-Bench: the turn judged (1-based)
+    strict: bool = False  # refuse the file at its first unusable row instead of skipping and listing it
 
 
 @dataclass
@@ -183,8 +188,8 @@ class EvalJudgeConfig:
     mode: str = "both"  # single (one order) | both (both orders, combined) | vote (k samples, majority)
     samples: int = 3  # k for mode=vote
     temperature: float = 0.0  # 0 = greedy; vote needs > 0
-    top_p: float = 1.0
-    max_tokens: int = 64
+    top_p: float = 1.0  # nucleus sampling of the judge
+    max_tokens: int = 64  # longest judge output (reasoning or explanation) in tokens
     reference: bool = True  # show the benchmark's reference answer when it has one
 
 
@@ -192,11 +197,12 @@ class EvalJudgeConfig:
 class PolicyConfig:
     ties: str = "class"  # class: tie is a label and a prediction | exclude: tie-labelled examples left out
     unparseable: str = "tie"  # an unreadable output counts as: tie | miss (wrong) | half (0.5, RewardBench)
+    predicted_ties: str = "miss"  # where tie is no class (two-class benchmark, ties excluded): miss | half
 
 
 @dataclass
 class EvaluateConfig:
-    engine: str = "auto"
+    engine: str = "auto"  # auto (vLLM when it can run) | vllm | transformers
     run: RunConfig = field(default_factory=lambda: RunConfig(name="eval"))
     benchmark: BenchmarkConfig = field(default_factory=BenchmarkConfig)
     judge: EvalJudgeConfig = field(default_factory=EvalJudgeConfig)
@@ -208,21 +214,21 @@ class EvaluateConfig:
 # ---- jobs/serve.py ----
 @dataclass
 class ServeSettings:
-    app_name: str = "judge"
-    route_prefix: str = "/"
+    app_name: str = "judge"  # the Serve application's name
+    route_prefix: str = "/"  # where the judge routes are mounted
     host: str = "127.0.0.1"  # 0.0.0.0 on a cluster
-    port: int = 8000
+    port: int = 8000  # HTTP port of the Serve proxy
     batching: bool = True  # @serve.batch: concurrent requests share one engine call
-    max_batch_size: int = 8
-    batch_wait_timeout_s: float = 0.05
+    max_batch_size: int = 8  # most requests one engine call serves
+    batch_wait_timeout_s: float = 0.05  # how long a batch waits to fill
     max_input_tokens: int = 1536  # a longer prompt is a 413 naming the longest field
     max_samples: int = 8  # the most a `vote` request may ask for
     vote_samples: int = 3  # `vote` without `samples`
-    vote_temperature: float = 0.8
+    vote_temperature: float = 0.8  # sampling temperature of `vote` judgments
     max_tokens: int = 64  # explanation tokens per judgment
     auth_token_env: str = "JUDGE_RAY_API_TOKEN"  # when this variable is set, every route but /healthz needs it
     openai: bool = False  # also serve OpenAI-compatible routes through ray.serve.llm (needs vLLM)
-    openai_route_prefix: str = "/openai"
+    openai_route_prefix: str = "/openai"  # where the OpenAI-compatible routes are mounted
     working_dir: Optional[str] = None  # runtime_env working_dir (a zip URI) in the generated Serve config
     pip: list[str] = field(default_factory=list)  # runtime_env pip packages in the generated Serve config
 
@@ -231,19 +237,19 @@ class ServeSettings:
 class DeploymentSettings:
     """Replicas and autoscaling of the judge deployment (Ray Serve's autoscaling_config)."""
 
-    min_replicas: int = 1
-    max_replicas: int = 2
-    initial_replicas: Optional[int] = None
-    target_ongoing_requests: float = 4.0
+    min_replicas: int = 1  # autoscaling floor
+    max_replicas: int = 2  # autoscaling ceiling
+    initial_replicas: Optional[int] = None  # replicas at start; null = min_replicas
+    target_ongoing_requests: float = 4.0  # requests per replica the autoscaler aims for
     max_ongoing_requests: int = 32  # at least max_batch_size, or batches are capped by it
-    num_cpus: float = 1.0
-    num_gpus: float = 0.0
+    num_cpus: float = 1.0  # CPUs per replica
+    num_gpus: float = 0.0  # GPUs per replica
 
 
 @dataclass
 class ServeConfig:
     model: str = "smollm2"  # preset | HF directory | HF id | a self-taught run directory (its best iteration)
-    engine: str = "auto"
+    engine: str = "auto"  # auto (vLLM when it can run) | vllm | transformers
     format: str = "auto"  # pairwise ([[A]]/[[B]], a constrained verdict) | judgelm (scores) | auto
     serve: ServeSettings = field(default_factory=ServeSettings)
     deployment: DeploymentSettings = field(default_factory=DeploymentSettings)
@@ -280,11 +286,14 @@ def _check(cfg: SelfTaughtConfig) -> None:
     _check_train(problems, cfg.train)
     positive = {
         "iterations": cfg.iterations, "judge.samples": cfg.judge.samples, "eval.samples": cfg.eval.samples,
+        "eval.labelled_samples": cfg.eval.labelled_samples,
         "ray.pool_size": cfg.ray.pool_size, "ray.batch_size": cfg.ray.batch_size,
         "selection.per_category": cfg.selection.per_category,
         "generation.max_tokens": cfg.generation.max_tokens, "judge.max_tokens": cfg.judge.max_tokens,
     }
     problems += [f"{k}={v} must be at least 1" for k, v in positive.items() if v < 1]
+    if cfg.eval.labelled_max_tokens < 0 or cfg.eval.max_tokens < 0:
+        problems.append("eval.max_tokens and eval.labelled_max_tokens must be >= 0 (0 = the verdict alone)")
     if not 0.0 <= cfg.generation.eval_fraction < 1.0:
         problems.append(f"generation.eval_fraction={cfg.generation.eval_fraction} must be in [0, 1)")
     for name, t in (("judge", cfg.judge), ("eval", cfg.eval), ("generation", cfg.generation)):
@@ -326,6 +335,7 @@ def _check_evaluate(cfg: EvaluateConfig) -> None:
     _choice(problems, "judge.grading", j.grading, GRADINGS)
     _choice(problems, "policy.ties", p.ties, TIE_POLICIES)
     _choice(problems, "policy.unparseable", p.unparseable, UNPARSEABLE_POLICIES)
+    _choice(problems, "policy.predicted_ties", p.predicted_ties, PREDICTED_TIE_POLICIES)
     if not b.path:
         problems.append("benchmark.path must name the benchmark file or dataset")
     if bool(j.model) == bool(j.predictions):
@@ -394,15 +404,18 @@ def _one_line(exc: OmegaConfBaseException) -> str:
     return f"{key}: {first}" if key and str(key) not in first else first
 
 
+def default_config_path(schema: type) -> Path:
+    """conf/<job>.yaml for a job's schema (conf/self_taught.yaml for the loop)."""
+    return CONF_DIR / next((f"{k}.yaml" for k, v in SCHEMAS.items() if v is schema), "self_taught.yaml")
+
+
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None,
                 schema: type = SelfTaughtConfig) -> Any:
     """Load `path` (default conf/self_taught.yaml) over the schema's defaults, then apply `key=value` overrides.
 
     Unknown keys, wrong types and bad values raise ConfigError with one line naming the key.
     """
-    if not path:
-        path = CONF_DIR / (next((f"{k}.yaml" for k, v in SCHEMAS.items() if v is schema), "self_taught.yaml"))
-    path = Path(path)
+    path = Path(path) if path else default_config_path(schema)
     if not path.is_file():
         raise ConfigError(f"config file not found: {path}")
     base = OmegaConf.structured(schema)
@@ -442,4 +455,5 @@ def config_from_yaml(text: str | dict, schema: type = SelfTaughtConfig) -> Any:
     return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(schema), OmegaConf.create(text)))
 
 
-__all__ = ["SelfTaughtConfig", "TrainJudgeConfig", "EvaluateConfig", "ServeConfig", "schema_for", "load_config", "to_yaml", "config_from_yaml", "CONF_DIR", "MISSING"]
+__all__ = ["SelfTaughtConfig", "TrainJudgeConfig", "EvaluateConfig", "ServeConfig", "schema_for", "load_config",
+           "to_yaml", "config_from_yaml", "default_config_path", "CONF_DIR", "MISSING"]

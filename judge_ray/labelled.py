@@ -1,31 +1,50 @@
-"""Labelled pairs for the loop's evaluation (JSONL): question, answer_a, answer_b, label A|B|tie, optional id."""
+"""Labelled pairs for the loop's evaluation: any benchmark layout the evaluation reads (the project's own
+`question/answer_a/answer_b/label` pairs, PandaLM, LLMBar, ...), through the same reader, so a file the
+evaluation job scores is a file the loop can evaluate on. `bundled` names the set shipped with the package."""
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from judge_ray.errors import InputError
-from judge_ray.records import read_records, require_text
+from judge_ray.evaluation.benchmarks import read_benchmark
 
-LABELS = ("A", "B", "tie")
+BUNDLED = "bundled"
 
 
-def load_labelled_pairs(path: str | Path) -> tuple[list[dict], int]:
-    """Pairs in the loop's own layout (winner slot = label) and the count of ties set aside: a pairwise
-    A/B judge can't express a tie, so tied items are reported, not scored."""
-    path = Path(path)
+def bundled_labelled_path() -> Path:
+    """66 pairs written for this project: 10 with a clear winner per seed category, winners alternating
+    between slots, plus one tie per category."""
+    return Path(__file__).resolve().parent / "data" / "labelled_pairs.jsonl"
+
+
+def labelled_path(spec: str) -> Path:
+    return bundled_labelled_path() if spec == BUNDLED else Path(spec)
+
+
+def labelled_name(spec: str) -> str:
+    return BUNDLED if spec == BUNDLED else Path(spec).stem
+
+
+@dataclass
+class LabelledSet:
+    pairs: list[dict]  # the loop's pair layout: pair_id, instruction, response_w, response_l, winner, subset
+    ties: int = 0  # tie-labelled items set aside: a pairwise A/B judge cannot express a tie
+    skipped: list[dict] = field(default_factory=list)  # unusable rows, with reasons
+
+
+def load_labelled_pairs(spec: str | Path, seed: int = 0) -> LabelledSet:
+    path = labelled_path(str(spec))
+    bench = read_benchmark(str(path), seed=seed)
     pairs, ties = [], 0
-    for lineno, obj in read_records(path, "labelled eval file"):
-        question, a, b, label = (require_text(path, lineno, obj, f)
-                                 for f in ("question", "answer_a", "answer_b", "label"))
-        label = label.strip()
-        if label not in LABELS:
-            raise InputError(f"{path}:{lineno}: field 'label' is {label!r}; expected one of {', '.join(LABELS)}")
-        if label == "tie":
+    for item in bench.items:
+        if item["label"] == "tie":
             ties += 1
             continue
-        better, worse = (a, b) if label == "A" else (b, a)
-        pairs.append({"pair_id": str(obj.get("id", f"{path.stem}-{lineno}")), "instruction": question,
-                      "response_w": better, "response_l": worse, "winner": label})
+        better, worse = ((item["answer_a"], item["answer_b"]) if item["label"] == "A"
+                         else (item["answer_b"], item["answer_a"]))
+        pairs.append({"pair_id": item["id"], "instruction": item["question"], "response_w": better,
+                      "response_l": worse, "winner": item["label"], "subset": item.get("subset", "")})
     if not pairs:
         raise InputError(f"labelled eval file has no A/B-labelled pairs: {path}")
-    return pairs, ties
+    return LabelledSet(pairs, ties, bench.skipped)

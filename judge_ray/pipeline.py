@@ -19,14 +19,14 @@ from judge_ray.engines.factory import engine_options, resolve_engine_kind
 from judge_ray.errors import UserError
 from judge_ray.evaluation.metrics import self_taught_metrics
 from judge_ray.instructions import load_instructions
-from judge_ray.labelled import load_labelled_pairs
+from judge_ray.labelled import labelled_name, load_labelled_pairs
 from judge_ray.models import check_model
 from judge_ray.rundir import RunDir, read_json, read_parquet, write_json, write_parquet, write_text
 from judge_ray.stages.judging import judgment_requests
 from judge_ray.stages.pairs import assign_positions_and_split
 from judge_ray.stages.rejection import rejection_sample
 from judge_ray.stages.selection import select_balanced
-from judge_ray.summary import summary_markdown, summary_table
+from judge_ray.summary import quality_table, summary_markdown, summary_table
 
 Log = Callable[[str], None]
 
@@ -41,7 +41,7 @@ class SelfTaughtRun:
     def validate_inputs(self) -> None:
         cfg = self.cfg
         self.instructions = load_instructions(cfg.data.instructions)
-        self.labelled = {Path(p).stem: load_labelled_pairs(p) for p in cfg.data.labelled_eval}
+        self.labelled = {labelled_name(p): load_labelled_pairs(p, cfg.run.seed) for p in cfg.data.labelled_eval}
         self.engine = resolve_engine_kind(cfg.engine)
         check_model(cfg.model)
         if cfg.generator:
@@ -113,9 +113,12 @@ class SelfTaughtRun:
             eval_path, e = out_dir / "eval_judgments.parquet", self.cfg.eval
             for name, ps in eval_sets.items():
                 tagged = [{**p, "pair_id": f"{name}/{p['pair_id']}"} for p in ps]
-                requests += [{**r, "task": "eval", "eval_set": name, "max_tokens": e.max_tokens,
+                labelled = name.startswith("labelled:")
+                k = e.labelled_samples if labelled else e.samples
+                requests += [{**r, "task": "eval", "eval_set": name,
+                              "max_tokens": e.labelled_max_tokens if labelled else e.max_tokens,
                               "temperature": e.temperature, "top_p": e.top_p}
-                             for r in judgment_requests(tagged, e.samples, self.cfg.run.seed, "eval", e.both_orders)]
+                             for r in judgment_requests(tagged, k, self.cfg.run.seed, "eval", e.both_orders)]
         rows = self.stage(requests, "judge", model) if requests else []
         judgments = [r for r in rows if r["task"] == "train"]
         if train_path:
@@ -159,7 +162,7 @@ class SelfTaughtRun:
         if not train_pairs:
             raise UserError("every usable pair went to the held-out split: lower generation.eval_fraction")
         eval_sets = {"heldout": eval_pairs} if eval_pairs else {}
-        eval_sets.update({f"labelled:{name}": ps for name, (ps, _) in self.labelled.items()})
+        eval_sets.update({f"labelled:{name}": ls.pairs for name, ls in self.labelled.items()})
         rows: list[dict] = []
         judge_model, t = cfg.model, time.time()
         # Pass i uses M_{i-1}: it writes iteration i's judgments and evaluates M_{i-1} (the seed as baseline).
@@ -173,9 +176,9 @@ class SelfTaughtRun:
             judgments, metrics = self.judge_and_evaluate(judge_model, train,
                                                          (eval_sets, prev) if wants_eval else None)
             if i == 1 and wants_eval:
-                rows.append({"iter": 0, "judge": "M_0 (seed)", "heldout": metrics.get("heldout")})
+                rows.append({"iter": 0, "judge": "M_0 (seed)", "evals": metrics})
             elif i > 1:
-                rows[-1]["heldout"] = metrics.get("heldout")
+                rows[-1]["evals"] = metrics
                 rows[-1]["wall_s"] = self._timings(prev, time.time() - t)
                 t = time.time()
             if not train:
@@ -194,12 +197,12 @@ class SelfTaughtRun:
                          "train_loss": train_metrics.get("loss")})
             judge_model = str((d / "model").resolve())
 
-        extra = [f"- labelled set `{name}`: {len(ps)} pairs, {ties} ties set aside" for name, (ps, ties)
-                 in self.labelled.items()]
+        extra = [f"- labelled set `{name}`: {len(ls.pairs)} pairs, {ls.ties} ties set aside, "
+                 f"{len(ls.skipped)} unusable rows skipped" for name, ls in self.labelled.items()]
         extra.append(f"- total wall time: {time.time() - self.started:.0f}s")
         text = summary_markdown(cfg.run.name, header, rows, extra)
         write_text(self.run.path / "summary.md", text)
-        self.log("\n" + "\n".join(header) + "\n\n" + summary_table(rows) + "\n")
+        self.log("\n" + "\n".join(header) + "\n\n" + summary_table(rows) + "\n\n" + quality_table(rows) + "\n")
         self.log(f"[run] done: {self.run.path} ({time.time() - self.started:.0f}s)")
         return self.run.path
 

@@ -16,14 +16,17 @@ TABULAR = (".parquet",)
 JSON_SUFFIXES = (".jsonl", ".json")
 
 
-def iter_records(source: str | Path, what: str = "data file", split: Optional[str] = None) -> Iterator[tuple[int, dict]]:
-    """(row number, row) pairs. Raises InputError for a missing/unreadable file or a row that is not an object."""
+def iter_records(source: str | Path, what: str = "data file", split: Optional[str] = None,
+                 bad_rows: Optional[list[tuple[int, str]]] = None) -> Iterator[tuple[int, dict]]:
+    """(row number, row) pairs. Raises InputError for a missing/unreadable file or a row that is not an object;
+    with `bad_rows` given, a row that is not a JSON object is appended there as (row, reason) and skipped
+    instead (one broken line in a published file must not cost the whole file)."""
     path = Path(source)
     if path.is_file():
         if path.suffix == ".jsonl":
-            yield from _jsonl(path)
+            yield from _jsonl(path, bad_rows)
         elif path.suffix == ".json":
-            yield from _json_file(path)
+            yield from _json_file(path, bad_rows)
         elif path.suffix in TABULAR:
             yield from _parquet(path)
         else:
@@ -35,9 +38,10 @@ def iter_records(source: str | Path, what: str = "data file", split: Optional[st
     raise InputError(f"{what} not found: {source}")
 
 
-def read_records(source: str | Path, what: str = "data file", split: Optional[str] = None) -> list[tuple[int, dict]]:
-    rows = list(iter_records(source, what, split))
-    if not rows:
+def read_records(source: str | Path, what: str = "data file", split: Optional[str] = None,
+                 bad_rows: Optional[list[tuple[int, str]]] = None) -> list[tuple[int, dict]]:
+    rows = list(iter_records(source, what, split, bad_rows))
+    if not rows and not bad_rows:
         raise InputError(f"{what} is empty: {source}")
     return rows
 
@@ -52,12 +56,32 @@ def require_text(path: Any, row: int, obj: dict, field: str) -> str:
     return value
 
 
+def as_text(value: Any) -> Optional[str]:
+    """A published value as text: strings as they are (empty included: a model that said nothing), JSON
+    scalars as JSON spells them (true, 3, 1.5); None for null and for lists/objects, which are not text."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)) and value == value:  # NaN (a missing Parquet cell) is not text
+        return json.dumps(value)
+    if hasattr(value, "item") and not hasattr(value, "__len__"):  # numpy scalar from Parquet
+        return as_text(value.item())
+    return None
+
+
 def _looks_like_hub_id(text: str) -> bool:
     parts = text.split("/")
     return len(parts) == 2 and all(parts) and not text.startswith((".", "/")) and "." not in parts[1][-6:]
 
 
-def _jsonl(path: Path) -> Iterator[tuple[int, dict]]:
+def _bad(path: Path, row: int, reason: str, bad_rows: Optional[list[tuple[int, str]]]) -> None:
+    if bad_rows is None:
+        raise InputError(f"{path}:{row}: {reason}")
+    bad_rows.append((row, reason))
+
+
+def _jsonl(path: Path, bad_rows: Optional[list[tuple[int, str]]] = None) -> Iterator[tuple[int, dict]]:
     with path.open(encoding="utf-8") as f:
         for lineno, line in enumerate(f, start=1):
             if not line.strip():
@@ -65,24 +89,27 @@ def _jsonl(path: Path) -> Iterator[tuple[int, dict]]:
             try:
                 obj = json.loads(line)
             except json.JSONDecodeError as exc:
-                raise InputError(f"{path}:{lineno}: not valid JSON ({exc.msg})") from None
+                _bad(path, lineno, f"not valid JSON ({exc.msg})", bad_rows)
+                continue
             if not isinstance(obj, dict):
-                raise InputError(f"{path}:{lineno}: expected a JSON object, got {type(obj).__name__}")
+                _bad(path, lineno, f"expected a JSON object, got {type(obj).__name__}", bad_rows)
+                continue
             yield lineno, obj
 
 
-def _json_file(path: Path) -> Iterator[tuple[int, dict]]:
+def _json_file(path: Path, bad_rows: Optional[list[tuple[int, str]]] = None) -> Iterator[tuple[int, dict]]:
     """A JSON array of objects; a .json file that is not one document is read as JSONL (common in the wild)."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError:
-        yield from _jsonl(path)
+        yield from _jsonl(path, bad_rows)
         return
     if not isinstance(data, list):
         raise InputError(f"{path}: expected a JSON array of objects (or JSONL)")
     for i, obj in enumerate(data, start=1):
         if not isinstance(obj, dict):
-            raise InputError(f"{path}:{i}: expected a JSON object, got {type(obj).__name__}")
+            _bad(path, i, f"expected a JSON object, got {type(obj).__name__}", bad_rows)
+            continue
         yield i, obj
 
 

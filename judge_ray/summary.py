@@ -1,7 +1,12 @@
-"""The run's summary table: one row per iteration, the counts kept at each stage, metrics and wall times."""
+"""The run's summary: one row per iteration with the counts kept at each stage, then the judge's quality per
+iteration and evaluation set, every proportion with its n and 95% interval (2 held-out pairs say nothing, and
+the table must show it)."""
 from __future__ import annotations
 
 from typing import Sequence
+
+from judge_ray.evaluation.intervals import pct_with_interval
+from judge_ray.evaluation.report import markdown_table
 
 
 def _pct(x) -> str:
@@ -12,31 +17,43 @@ def _num(x, fmt: str = "{:.3f}") -> str:
     return "-" if x is None else fmt.format(x)
 
 
-COLUMNS = ["iter", "judge", "judgments", "correct", "SFT kept", "pairs dropped", "train loss",
-           "held-out acc", "vote acc", "debiased acc", "consistency", "bias 1st/2nd", "unaided verdicts", "wall s"]
+COLUMNS = ["iter", "judge", "judgments", "correct", "SFT kept", "pairs dropped", "train loss", "wall s"]
+QUALITY_COLUMNS = ["iter", "judge", "eval set", "pairs", "accuracy [95% CI]", "vote acc [95% CI]",
+                   "debiased acc [95% CI]", "consistency [95% CI]", "bias 1st/2nd", "unaided verdicts"]
 
 
 def summary_table(rows: Sequence[dict]) -> str:
-    """Markdown table; a row is a dict with the keys the pipeline fills (missing ones print '-')."""
-    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    """Markdown table of the training side; a row is a dict with the keys the pipeline fills ('-' if missing)."""
+    return markdown_table([[str(r["iter"]), r["judge"], _num(r.get("judgments"), "{}"), _pct(r.get("correct_rate")),
+                            _num(r.get("sft_rows"), "{}"), _num(r.get("pairs_dropped"), "{}"),
+                            _num(r.get("train_loss"), "{:.4f}"), _num(r.get("wall_s"), "{:.0f}")] for r in rows],
+                          COLUMNS)
+
+
+def quality_table(rows: Sequence[dict]) -> str:
+    """One line per (iteration, evaluation set) from each row's `evals` {set name: self_taught_metrics}."""
+    lines = []
     for r in rows:
-        m = r.get("heldout") or {}
-        bias = ("-" if "consistency" not in m else f"{_pct(m.get('bias_first'))}/{_pct(m.get('bias_second'))}")
-        cells = [
-            str(r["iter"]), r["judge"], _num(r.get("judgments"), "{}"), _pct(r.get("correct_rate")),
-            _num(r.get("sft_rows"), "{}"), _num(r.get("pairs_dropped"), "{}"), _num(r.get("train_loss"), "{:.4f}"),
-            _pct(m.get("accuracy")), _pct(m.get("majority_vote_accuracy")), _pct(m.get("debiased_accuracy")),
-            _pct(m.get("consistency")), bias, _pct(m.get("unaided_verdict_rate")), _num(r.get("wall_s"), "{:.0f}"),
-        ]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+        for name, m in (r.get("evals") or {}).items():
+            if not m or not m.get("judgments"):
+                continue
+            def cell(key: str) -> str:
+                return pct_with_interval(m.get(key), m.get(f"{key}_ci"))
+            bias = "-" if "consistency" not in m else f"{_pct(m.get('bias_first'))}/{_pct(m.get('bias_second'))}"
+            lines.append([str(r["iter"]), r["judge"], name, str(m.get("pairs", "-")), cell("accuracy"),
+                          cell("majority_vote_accuracy"), cell("debiased_accuracy"), cell("consistency"), bias,
+                          _pct(m.get("unaided_verdict_rate"))])
+    return markdown_table(lines, QUALITY_COLUMNS) if lines else "(no judge was evaluated)"
 
 
 def summary_markdown(name: str, header_lines: Sequence[str], rows: Sequence[dict], extra: Sequence[str] = ()) -> str:
-    parts = [f"# Self-taught judge run `{name}`", "", *header_lines, "", summary_table(rows), ""]
+    parts = [f"# Self-taught judge run `{name}`", "", *header_lines, "", summary_table(rows), "",
+             "## How good is each judge", "", quality_table(rows), ""]
     if extra:
         parts += [*extra, ""]
-    parts.append("Metrics are on the held-out synthetic pairs, each judged in both orders with k samples; "
-                 "'vote acc' is the k-sample majority vote; 'unaided verdicts' is the share of judgments whose "
-                 "free text already held a well-formed [[A]]/[[B]].")
+    parts.append("Each evaluation set is judged in both orders with k samples per order. 'accuracy' is per judgment "
+                 "(n = judgments), 'vote acc' the k-sample majority per pair and order, 'debiased acc' and "
+                 "'consistency' per pair (n = pairs judged in both orders); brackets are 95% Wilson intervals. "
+                 "'unaided verdicts' is the share of judgments whose free text already held a well-formed "
+                 "[[A]]/[[B]].")
     return "\n".join(parts) + "\n"

@@ -29,7 +29,7 @@ def test_scores_a_predictions_file_and_reproduces_from_its_own_output(tmp_path):
     for name in ("predictions.jsonl", "metrics.json", "summary.md", "confusion.png", "config.yaml"):
         assert (out / name).is_file(), name
     m = json.loads((out / "metrics.json").read_text())
-    assert m["policy"] == {"ties": "exclude", "unparseable": "half"}
+    assert m["policy"] == {"ties": "exclude", "unparseable": "half", "predicted_ties": "miss"}
     labels = {r["id"]: r["label"] for r in map(json.loads, (out / "predictions.jsonl").read_text().splitlines())}
     # 1: B|A consistent -> B; 2: A|A inconsistent -> tie (wrong); 3: B|A(8 4 in BA frame) -> B; 4: unparsed (0.5)
     expected = [labels["1"] == "B", 0, labels["3"] == "B", 0.5, labels["5"] == "B", 0]
@@ -71,3 +71,28 @@ def test_train_judge_bad_data_is_one_line_and_writes_nothing(tmp_path):
                            "t.jsonl:1", "'score'", "1-10")
     _assert_one_line_error(job("train_judge.py", "model=tiny"), "data.path")
     assert not (tmp_path / "runs").exists()
+
+
+def test_one_odd_row_does_not_cost_the_other_rows(tmp_path):
+    """Regression: a published file with an unusable row is scored on every other row; the skipped row is
+    listed with its reason in metrics.json and summary.md; benchmark.strict=true refuses it in one line."""
+    bench = FIX / "benchmarks" / "published" / "llmbar.json"  # row 3 has label 3; no ids: row numbers
+    preds = tmp_path / "p.jsonl"
+    preds.write_text("".join(json.dumps(r) + "\n" for r in [
+        {"id": "1", "winner": "A"}, {"id": "2", "winner": "B"}, {"id": "3", "winner": "A"},
+        {"id": "4", "winner": "A"}]))
+    proc = job("evaluate.py", f"benchmark.path={bench}", f"judge.predictions={preds}", f"run.root={tmp_path}",
+               "run.name=odd")
+    assert proc.returncode == 0, proc.stderr
+    m = json.loads((tmp_path / "odd" / "metrics.json").read_text())
+    assert m["scored"] == 3 and m["agreement"] == 2 / 3 and m["classes"] == ["A", "B"]
+    assert m["skipped_rows"] == 1 and m["skipped"][0]["row"] == 3 and "'label' is 3" in m["skipped"][0]["reason"]
+    summary = (tmp_path / "odd" / "summary.md").read_text()
+    assert "## Skipped rows (1)" in summary and "'label' is 3" in summary and "n=3" in summary
+    _assert_one_line_error(job("evaluate.py", f"benchmark.path={bench}", f"judge.predictions={preds}",
+                               f"run.root={tmp_path}", "run.name=strict", "benchmark.strict=true"),
+                           "llmbar.json:3", "'label' is 3")
+    unknown = tmp_path / "u.jsonl"
+    unknown.write_text(json.dumps({"id": "9", "winner": "A"}) + "\n")
+    _assert_one_line_error(job("evaluate.py", f"benchmark.path={bench}", f"judge.predictions={unknown}",
+                               f"run.root={tmp_path}", "run.name=u"), "'9'", "row numbers counting from 1")

@@ -42,20 +42,38 @@ def test_labelled_pairs_map_labels_to_winner_slots_and_count_ties(tmp_path):
              {"question": "q2", "answer_a": "bad", "answer_b": "good", "label": "B", "id": "x"},
              {"question": "q3", "answer_a": "same", "answer_b": "same", "label": "tie"}]
     path.write_text("\n".join(json.dumps(l) for l in lines))
-    pairs, ties = load_labelled_pairs(path)
-    assert ties == 1 and [p["winner"] for p in pairs] == ["A", "B"]
-    assert all(p["response_w"] == "good" for p in pairs) and pairs[1]["pair_id"] == "x"
+    got = load_labelled_pairs(path)
+    assert got.ties == 1 and [p["winner"] for p in got.pairs] == ["A", "B"]
+    assert all(p["response_w"] == "good" for p in got.pairs) and got.pairs[1]["pair_id"] == "x"
 
 
-@pytest.mark.parametrize("line, message", [
-    ({"question": "q", "answer_a": "a", "answer_b": "b", "label": "C"}, "'label' is 'C'"),
-    ({"question": "q", "answer_a": "a", "label": "A"}, "'answer_b'"),
-])
-def test_bad_labelled_rows_name_row_and_field(tmp_path, line, message):
+def test_bad_labelled_rows_are_skipped_and_counted(tmp_path):
     path = tmp_path / "gold.jsonl"
-    path.write_text(json.dumps(line) + "\n")
-    with pytest.raises(InputError, match=f"gold.jsonl:1: .*{message}"):
+    lines = [{"question": "q", "answer_a": "a", "answer_b": "b", "label": "C"},
+             {"question": "q", "answer_a": "a", "label": "A"},
+             {"question": "q", "answer_a": "", "answer_b": "good", "label": "B"}]
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    got = load_labelled_pairs(path)
+    assert [p["response_w"] for p in got.pairs] == ["good"] and got.pairs[0]["response_l"] == ""
+    assert [(s["row"], s["reason"][:18]) for s in got.skipped] == [(1, "field 'label' is '"), (2, "field 'answer_b' i")]
+    path.write_text(json.dumps(lines[0]) + "\n")
+    with pytest.raises(InputError, match="gold.jsonl.*1 row\\(s\\) skipped.*'label' is 'C'"):
         load_labelled_pairs(path)
+
+
+def test_the_bundled_labelled_set():
+    """At least 60 clear-winner pairs across the seed categories, winners balanced between slots, some ties."""
+    from collections import Counter
+
+    from judge_ray.config import SelectionConfig
+
+    got = load_labelled_pairs("bundled")
+    assert len(got.pairs) >= 60 and got.ties >= 1 and not got.skipped
+    assert set(Counter(p["subset"] for p in got.pairs)) == set(SelectionConfig().categories)
+    winners = Counter(p["winner"] for p in got.pairs)
+    assert abs(winners["A"] - winners["B"]) <= 2
+    assert all(p["response_w"] != p["response_l"] for p in got.pairs)
+    assert len({p["instruction"] for p in got.pairs}) == len(got.pairs)
 
 
 @pytest.mark.parametrize("spec, message", [

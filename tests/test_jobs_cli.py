@@ -60,3 +60,14 @@ def test_finished_run_directory_is_refused(tmp_path):
 def test_help():
     proc = run_job("--help")
     assert proc.returncode == 0 and "key=value" in proc.stdout
+
+
+def test_help_on_every_job_prints_its_config_keys():
+    for job, key in (("self_taught.py", "judge.samples = "), ("evaluate.py", "policy.predicted_ties = miss"),
+                     ("train_judge.py", "recipe.swap_ratio = "), ("serve.py", "serve.max_batch_size = ")):
+        proc = subprocess.run([sys.executable, str(REPO / "jobs" / job), "--help"], cwd=REPO, capture_output=True,
+                              text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        assert f"usage: python jobs/{job}" in proc.stdout and key in proc.stdout
+        line = next(line for line in proc.stdout.splitlines() if key in line)
+        assert len(line.split(key, 1)[1].split(None, 1)) == 2, line  # a default and a meaning

@@ -43,3 +43,24 @@ def test_missing_file_and_require_text(tmp_path):
         require_text("f.jsonl", 3, {"q": 5}, "q")
     with pytest.raises(InputError, match=r"field 'q' is missing or empty"):
         require_text("f.jsonl", 3, {}, "q")
+
+
+def test_published_values_as_text():
+    import numpy as np
+
+    from judge_ray.records import as_text
+
+    assert [as_text(v) for v in ("", "x", True, False, 3, 1.5, None, ["a"], {"t": 1}, float("nan"))] == [
+        "", "x", "true", "false", "3", "1.5", None, None, None, None]
+    assert as_text(np.int64(7)) == "7" and as_text(np.bool_(True)) == "true" and as_text(np.str_("s")) == "s"
+
+
+def test_tolerant_reading_lists_broken_rows_instead_of_raising(tmp_path):
+    path = tmp_path / "f.jsonl"
+    path.write_text('{"a": 1}\n{"a": \n[1, 2]\n{"a": 4}\n')
+    bad: list = []
+    rows = read_records(path, bad_rows=bad)
+    assert [r for r, _ in rows] == [1, 4] and [r for r, _ in bad] == [2, 3]
+    assert "not valid JSON" in bad[0][1] and "expected a JSON object, got list" in bad[1][1]
+    with pytest.raises(InputError, match="f.jsonl:2: not valid JSON"):
+        read_records(path)

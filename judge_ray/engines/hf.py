@@ -153,16 +153,53 @@ class TransformersEngine(Engine):
         token_ids = single_token_ids(self.tokenizer, options)
         results: list[dict[str, float]] = []
         for start in range(0, len(prompts), self.batch_size):
-            ids, mask = self._pad([self.encode(p, reserve=1) for p in prompts[start:start + self.batch_size]])
-            logits = self.model(input_ids=ids, attention_mask=mask).logits[:, -1, :].float()
+            logits = self.next_token_logits([self.encode(p, reserve=1) for p in prompts[start:start + self.batch_size]])
             logprobs = torch.log_softmax(logits, dim=-1)[:, token_ids].cpu().tolist()
             results += [dict(zip(options, row)) for row in logprobs]
         return results
+
+    @torch.inference_mode()
+    def next_token_logits(self, rows: list[list[int]]) -> torch.Tensor:
+        """Logits of the token after each row of ids.
+
+        Why the shared prefix: every judge prompt opens with the same ~200-token instructions, and on a CPU a
+        verdict is all prefill. Rows that share a prefix of at least SHARED_PREFIX_MIN tokens run it once (its KV
+        cache is repeated over the batch) and only their differing tails, right-padded, after it: 3-4x less
+        compute for a judge prompt, the same logits up to float rounding (tested).
+        """
+        prefix = min(_common_prefix_len(rows), min(len(r) for r in rows) - 1)  # every row keeps a tail token
+        if len(rows) < 2 or prefix < SHARED_PREFIX_MIN:
+            ids, mask = self._pad(rows)
+            return self.model(input_ids=ids, attention_mask=mask).logits[:, -1, :].float()
+        cache = self.model(input_ids=torch.tensor([rows[0][:prefix]], device=self.device),
+                           use_cache=True).past_key_values
+        cache.batch_repeat_interleave(len(rows))
+        tails = [r[prefix:] for r in rows]
+        width, pad = max(len(t) for t in tails), self.tokenizer.pad_token_id
+        ids = torch.tensor([t + [pad] * (width - len(t)) for t in tails], device=self.device)
+        mask = torch.tensor([[1] * (prefix + len(t)) + [0] * (width - len(t)) for t in tails], device=self.device)
+        positions = torch.arange(prefix, prefix + width, device=self.device).expand(len(rows), -1)
+        logits = self.model(input_ids=ids, attention_mask=mask, past_key_values=cache, position_ids=positions,
+                            use_cache=True).logits
+        last = torch.tensor([len(t) - 1 for t in tails], device=self.device)
+        return logits[torch.arange(len(rows), device=self.device), last, :].float()
 
     def close(self) -> None:
         del self.model
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
+
+
+SHARED_PREFIX_MIN = 32  # tokens; below this a second forward pass costs more than the prefix saves
+
+
+def _common_prefix_len(rows: Sequence[Sequence[int]]) -> int:
+    first, n = rows[0], min(len(r) for r in rows)
+    for i in range(n):
+        token = first[i]
+        if any(r[i] != token for r in rows):
+            return i
+    return n
 
 
 def _torch_dtype(dtype: str, device: str) -> torch.dtype:

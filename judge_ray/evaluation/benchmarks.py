@@ -1,8 +1,20 @@
-"""Readers for the judge benchmarks people keep on disk. Each turns its layout into the same item:
+"""Readers for the judge benchmarks people keep on disk, taken exactly as their authors publish them. Each
+turns its layout into the same item:
 
     {id, question, answer_a, answer_b, reference (or None), label ("A" | "B" | "tie"), subset}
 
-Layouts (fields per row; `layout=auto` picks one from the first row's fields):
+Published files are messy, and a reader must still score every usable row:
+- an empty answer is text ("") that the judge sees and scores (a model that said nothing);
+- a JSON scalar that is not a string (true, 3, 1.5) is read as its JSON text;
+- an empty instruction is fine when the input holds the text (PandaLM);
+- repeated ids are kept apart: a repeat gets `#r<row>` appended;
+- a row that cannot be used at all (no label, a label outside the layout's set, no answer field, a broken
+  line) is skipped and listed with its reason; `strict=True` refuses it instead, with a one-line error.
+
+Ids: the layout's id field when the row has one, else the row number (counting from 1: the line number in
+JSONL, the position in a JSON array, the row in Parquet or a `datasets` table).
+
+Layouts (fields per row; `layout=auto` picks one from the first rows' fields):
 
 - **pandalm** (PandaLM testset): `instruction`, `input`, `response1`, `response2`, `annotator1..3` each
   0 (tie), 1 or 2; the label is the annotators' majority (no majority = tie). id: `idx`.
@@ -10,162 +22,333 @@ Layouts (fields per row; `layout=auto` picks one from the first row's fields):
   optional `reference` (aliases as in training; see judge_ray/training/judgelm_data.py). The label compares
   the scores (equal = tie). id: `question_id`.
 - **mtbench** (MT-Bench human judgments): `question_id`, `model_a`, `model_b`, `winner` (model_a, model_b,
-  tie, "tie (bothbad)"), `conversation_a`/`conversation_b` ([{role, content}]), optional `turn`. Judged on
-  the configured turn: rows whose `turn` differs are skipped; earlier turns are context in each answer slot.
+  tie, "tie (bothbad)", or a model's name), `conversation_a`/`conversation_b` ([{role, content}]), optional
+  `turn`. Judged on the configured turn: rows whose `turn` differs are left out (not a skip); earlier turns
+  are context in each answer slot.
+- **arena** (Chatbot Arena human preferences): either the Kaggle/`lmsys-arena-human-preference` layout —
+  `prompt`, `response_a`, `response_b` (text, or JSON-encoded lists of turns), `winner_model_a`,
+  `winner_model_b`, `winner_tie` (one of them 1) — or `chatbot_arena_conversations` — `conversation_a`/`_b`,
+  `winner` (model_a, model_b, tie, "tie (bothbad)" or the model's name), with `tstamp` or `anony`. The last
+  turn is judged, earlier turns are context. id: `id` / `question_id`.
 - **rewardbench**: `prompt`, `chosen`, `rejected`, `subset`, optional `id`. The chosen answer goes to a
-  seeded slot (A or B) so the label is not always one position.
-- **llmbar**: `input`, `output_1`, `output_2`, `label` (1 or 2).
-- **pairs** (this project's labelled pairs): `question`, `answer_a`, `answer_b`, `label` (A, B or tie).
+  seeded slot (A or B) so the label is not always one position. Two classes (no ties).
+- **llmbar**: `input`, `output_1`, `output_2`, `label` (1 or 2). Two classes (no ties).
+- **autoj** (Auto-J pairwise test set): `prompt`, `response 1`, `response 2`, `label` 0/1/2 = first/second/
+  tie, `scenario` (the subset).
+- **pairs** (this project's labelled pairs): `question`, `answer_a`, `answer_b`, `label` (A, B or tie),
+  optional `reference`, `subset` (or `category`).
 """
 from __future__ import annotations
 
+import json
 import random
 from collections import Counter
+from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
 from judge_ray.errors import InputError
 from judge_ray.formats.conversation import transcript_for_turn, turns
-from judge_ray.records import read_records, require_text
+from judge_ray.records import as_text, read_records
 from judge_ray.stages.seeds import derive_seed
 from judge_ray.training.judgelm_data import field_for, read_reference, read_scores, required_keys
 
-SIGNATURES: dict[str, tuple[str, ...]] = {
-    "pandalm": ("response1", "response2", "annotator1"),
-    "mtbench": ("conversation_a", "conversation_b", "winner"),
-    "rewardbench": ("prompt", "chosen", "rejected"),
-    "llmbar": ("output_1", "output_2", "label"),
-    "pairs": ("answer_a", "answer_b", "label"),
+# Layouts whose labels cannot be a tie: scored over A and B only (macro P/R/F1 over two classes).
+TWO_CLASS_LAYOUTS = ("rewardbench", "llmbar")
+ROW_NUMBERS = ("row numbers counting from 1 (the line number in JSONL, the position in a JSON array, "
+               "the row in Parquet or a datasets table)")
+
+
+class RowProblem(InputError):
+    """One row cannot be used; `reason` names the field. Skipped and listed, or refused when strict."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass
+class Benchmark:
+    layout: str
+    items: list[dict]
+    skipped: list[dict] = field(default_factory=list)  # {"row", "id", "reason"} per unusable row
+    id_field: Optional[str] = None  # the field ids come from; None: row numbers
+
+    @property
+    def two_class(self) -> bool:
+        return self.layout in TWO_CLASS_LAYOUTS
+
+    def id_note(self) -> str:
+        """How this benchmark's ids are formed, for error messages about ids."""
+        if self.layout == "mtbench":
+            return "ids are '<question_id>:<model_a>:<model_b>:t<turn>:r<row>', as predictions.jsonl writes them"
+        if self.id_field:
+            return f"ids are the benchmark's {self.id_field!r} field (a repeated id gets '#r<row>' appended)"
+        return f"this benchmark has no id field: ids are its {ROW_NUMBERS}"
+
+
+def _arena_signature(obj: dict) -> bool:
+    if all(k in obj for k in ("winner_model_a", "winner_model_b", "winner_tie")):
+        return True
+    return all(k in obj for k in ("conversation_a", "conversation_b", "winner")) and ("tstamp" in obj or "anony" in obj)
+
+
+SIGNATURES: dict[str, Callable[[dict], bool]] = {
+    "arena": _arena_signature,
+    "pandalm": lambda o: all(f in o for f in ("response1", "response2", "annotator1")),
+    "mtbench": lambda o: all(f in o for f in ("conversation_a", "conversation_b", "winner")),
+    "autoj": lambda o: all(f in o for f in ("response 1", "response 2", "label")),
+    "rewardbench": lambda o: all(f in o for f in ("prompt", "chosen", "rejected")),
+    "llmbar": lambda o: all(f in o for f in ("output_1", "output_2", "label")),
+    "pairs": lambda o: all(f in o for f in ("answer_a", "answer_b", "label")),
+    "judgelm": lambda o: bool(field_for(o, "question") and field_for(o, "answer_1") and field_for(o, "answer_2")),
 }
+ID_FIELDS = {"pandalm": ("idx",), "judgelm": ("question_id", "id"), "mtbench": (), "arena": ("id", "question_id"),
+             "rewardbench": ("id",), "llmbar": ("id",), "autoj": ("id",), "pairs": ("id",)}
 
 
 def detect_benchmark_layout(obj: dict) -> Optional[str]:
-    for layout, fields in SIGNATURES.items():
-        if all(f in obj for f in fields):
-            return layout
-    if field_for(obj, "question") and field_for(obj, "answer_1") and field_for(obj, "answer_2"):
-        return "judgelm"
-    return None
+    return next((layout for layout, matches in SIGNATURES.items() if matches(obj)), None)
 
 
-def _pandalm(src: Any, row: int, obj: dict, _: dict) -> dict:
+# ---- field readers: tolerant of what published files hold ----
+def text(obj: dict, key: str, *, allow_empty: bool = True) -> str:
+    """A field as text: "" is an answer; true/3/1.5 are their JSON text; missing, null or a list is a problem."""
+    if key not in obj:
+        raise RowProblem(f"field {key!r} is missing")
+    value = as_text(obj[key])
+    if value is None:
+        kind = "null" if obj[key] is None else type(obj[key]).__name__
+        raise RowProblem(f"field {key!r} is {kind}, not text")
+    if not allow_empty and not value.strip():
+        raise RowProblem(f"field {key!r} is empty")
+    return value
+
+
+def question_text(obj: dict, key: str, extra_key: Optional[str] = None) -> str:
+    """The question, with an `input` appended; the instruction may be empty when the input holds the text."""
+    question = text(obj, key)
+    extra = as_text(obj.get(extra_key)) if extra_key else None
+    if extra and extra.strip():
+        question = f"{question}\n\n{extra}" if question.strip() else extra
+    if not question.strip():
+        raise RowProblem(f"field {key!r} is empty" + (f" and so is {extra_key!r}" if extra_key else "")
+                         + ": there is no question")
+    return question
+
+
+def label_from(value: Any, key: str, mapping: dict) -> str:
+    """The label for a published value (ints and their strings alike), or a problem naming the values allowed."""
+    if isinstance(value, bool):
+        value = None
+    normal = value.strip() if isinstance(value, str) else value
+    if isinstance(normal, float) and normal.is_integer():
+        normal = int(normal)
+    for k, label in mapping.items():
+        if normal == k or (isinstance(normal, str) and normal == str(k)):
+            return label
+    allowed = ", ".join(str(k) for k in mapping)
+    raise RowProblem(f"field {key!r} is {value!r}; expected one of {allowed}")
+
+
+def winner_label(obj: dict) -> str:
+    """MT-Bench / Arena `winner`: model_a, model_b, tie, tie (bothbad), or the winning model's name."""
+    winner = obj.get("winner")
+    named = {"model_a": "A", "model_b": "B", "tie": "tie", "tie (bothbad)": "tie"}
+    if isinstance(winner, str) and winner in named:
+        return named[winner]
+    if isinstance(winner, str) and winner and winner == obj.get("model_a"):
+        return "A"
+    if isinstance(winner, str) and winner and winner == obj.get("model_b"):
+        return "B"
+    raise RowProblem(f"field 'winner' is {winner!r}; expected model_a, model_b, tie or a model's name")
+
+
+def _row_id(obj: dict, layout: str, row: int) -> str:
+    for key in ID_FIELDS[layout]:
+        value = as_text(obj.get(key))
+        if value is not None and value.strip():
+            return value.strip()
+    return str(row)
+
+
+def _conversation(obj: dict, key: str) -> list[tuple[str, str]]:
+    conv = obj.get(key)
+    if hasattr(conv, "tolist"):
+        conv = conv.tolist()
+    if not isinstance(conv, list) or not conv:
+        raise RowProblem(f"field {key!r} must be a list of messages")
+    return turns(conv, f"field {key!r}")
+
+
+def _turn_list(value: Any) -> list[str]:
+    """Arena's prompt/response: plain text, or a JSON-encoded list of turns whose nulls are empty replies."""
+    if hasattr(value, "tolist"):
+        value = value.tolist()
+    if isinstance(value, str) and value.lstrip().startswith("["):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            return [value]
+    if isinstance(value, list):
+        return ["" if v is None else (as_text(v) or "") for v in value]
+    t = as_text(value)
+    return [] if t is None else [t]
+
+
+# ---- one reader per layout: (row number, row, options) -> item, or None for a row outside the selection ----
+def _pandalm(row: int, obj: dict, _: dict) -> dict:
     votes = []
     for k in ("annotator1", "annotator2", "annotator3"):
         if k not in obj:
-            raise InputError(f"{src}:{row}: field {k!r} is missing")
-        try:
-            v = int(obj[k])
-        except (TypeError, ValueError):
-            v = -1
-        if v not in (0, 1, 2) or isinstance(obj[k], bool):
-            raise InputError(f"{src}:{row}: field {k!r} is {obj[k]!r}; expected 0 (tie), 1 or 2")
-        votes.append(v)
+            raise RowProblem(f"field {k!r} is missing")
+        votes.append(label_from(obj[k], k, {0: "tie", 1: "A", 2: "B"}))
     (top, count), = Counter(votes).most_common(1)
-    label = {0: "tie", 1: "A", 2: "B"}[top] if count >= 2 else "tie"
-    question = require_text(src, row, obj, "instruction")
-    extra = obj.get("input")
-    if isinstance(extra, str) and extra.strip():
-        question = f"{question}\n\n{extra}"
-    return {"id": str(obj.get("idx", row)), "question": question,
-            "answer_a": require_text(src, row, obj, "response1"), "answer_b": require_text(src, row, obj, "response2"),
-            "reference": None, "label": label, "subset": ""}
+    return {"question": question_text(obj, "instruction", "input"), "answer_a": text(obj, "response1"),
+            "answer_b": text(obj, "response2"), "reference": None, "label": top if count >= 2 else "tie",
+            "subset": as_text(obj.get("motivation_app")) or ""}
 
 
-def _judgelm(src: Any, row: int, obj: dict, _: dict) -> dict:
-    keys = required_keys(src, row, obj, ("question", "answer_1", "answer_2"))
-    s1, s2 = read_scores(src, row, obj)
-    return {"id": str(obj.get("question_id", obj.get("id", row))),
-            "question": require_text(src, row, obj, keys["question"]),
-            "answer_a": require_text(src, row, obj, keys["answer_1"]),
-            "answer_b": require_text(src, row, obj, keys["answer_2"]),
-            "reference": read_reference(src, row, obj), "label": "A" if s1 > s2 else "B" if s2 > s1 else "tie",
+def _judgelm(row: int, obj: dict, _: dict) -> dict:
+    keys = required_keys("", row, obj, ("question", "answer_1", "answer_2"))
+    s1, s2 = read_scores("", row, obj)
+    return {"question": question_text(obj, keys["question"]), "answer_a": text(obj, keys["answer_1"]),
+            "answer_b": text(obj, keys["answer_2"]), "reference": read_reference("", row, obj),
+            "label": "A" if s1 > s2 else "B" if s2 > s1 else "tie", "subset": ""}
+
+
+def _mtbench(row: int, obj: dict, opts: dict) -> Optional[dict]:
+    turn = opts["turn"]
+    if obj.get("turn") is not None and str(obj["turn"]).strip() != str(turn):
+        return None
+    label = winner_label(obj)
+    sides = {}
+    for side in ("a", "b"):
+        pairs = _conversation(obj, f"conversation_{side}")
+        if len(pairs) < turn:
+            raise RowProblem(f"field 'conversation_{side}' has {len(pairs)} turn(s); turn {turn} asked")
+        sides[side] = transcript_for_turn(pairs, turn)
+    qid = as_text(obj.get("question_id")) or str(row)
+    return {"id": f"{qid}:{obj.get('model_a', 'a')}:{obj.get('model_b', 'b')}:t{turn}:r{row}",
+            "question": sides["a"][0], "answer_a": sides["a"][1], "answer_b": sides["b"][1], "reference": None,
+            "label": label, "subset": f"turn{turn}"}
+
+
+def _arena(row: int, obj: dict, _: dict) -> dict:
+    if "winner_model_a" in obj:
+        flags = {}
+        for k in ("winner_model_a", "winner_model_b", "winner_tie"):
+            flags[k] = label_from(obj.get(k), k, {0: 0, 1: 1})
+        if sum(flags.values()) != 1:
+            raise RowProblem(f"winner_model_a/winner_model_b/winner_tie are {list(flags.values())}; exactly one "
+                             "must be 1")
+        label = "A" if flags["winner_model_a"] else "B" if flags["winner_model_b"] else "tie"
+        prompts = _turn_list(text(obj, "prompt"))
+        sides = {}
+        for side in ("a", "b"):
+            replies = _turn_list(text(obj, f"response_{side}"))
+            if not prompts or len(replies) != len(prompts):
+                raise RowProblem(f"field 'response_{side}' has {len(replies)} turn(s) for {len(prompts)} prompt(s)")
+            sides[side] = list(zip(prompts, replies))
+    else:
+        label = winner_label(obj)
+        sides = {side: _conversation(obj, f"conversation_{side}") for side in ("a", "b")}
+    if not sides["a"] or not sides["b"]:
+        raise RowProblem("a conversation has no complete turn")
+    qa, qb = (transcript_for_turn(sides[s], len(sides[s])) for s in ("a", "b"))
+    return {"question": qa[0], "answer_a": qa[1], "answer_b": qb[1], "reference": None, "label": label,
             "subset": ""}
 
 
-def _mtbench(src: Any, row: int, obj: dict, opts: dict) -> Optional[dict]:
-    turn = opts["turn"]
-    if "turn" in obj and obj["turn"] is not None and int(obj["turn"]) != turn:
-        return None
-    winner = obj.get("winner")
-    labels = {"model_a": "A", "model_b": "B", "tie": "tie", "tie (bothbad)": "tie"}
-    if winner not in labels:
-        raise InputError(f"{src}:{row}: field 'winner' is {winner!r}; expected model_a, model_b or tie")
-    sides = {}
-    for side in ("a", "b"):
-        conv = obj.get(f"conversation_{side}")
-        if hasattr(conv, "tolist"):
-            conv = conv.tolist()
-        if not isinstance(conv, list) or not conv:
-            raise InputError(f"{src}:{row}: field 'conversation_{side}' must be a list of messages")
-        pairs = turns(conv, f"{src}:{row}: field 'conversation_{side}'")
-        if len(pairs) < turn:
-            raise InputError(f"{src}:{row}: field 'conversation_{side}' has {len(pairs)} turn(s); turn {turn} asked")
-        sides[side] = transcript_for_turn(pairs, turn)
-    qid = obj.get("question_id", row)
-    return {"id": f"{qid}:{obj.get('model_a', 'a')}:{obj.get('model_b', 'b')}:t{turn}:r{row}",
-            "question": sides["a"][0], "answer_a": sides["a"][1], "answer_b": sides["b"][1], "reference": None,
-            "label": labels[winner], "subset": f"turn{turn}"}
-
-
-def _rewardbench(src: Any, row: int, obj: dict, opts: dict) -> dict:
-    rid = str(obj.get("id", row))
-    chosen, rejected = require_text(src, row, obj, "chosen"), require_text(src, row, obj, "rejected")
+def _rewardbench(row: int, obj: dict, opts: dict) -> dict:
+    rid = _row_id(obj, "rewardbench", row)
+    chosen, rejected = text(obj, "chosen"), text(obj, "rejected")
     chosen_first = random.Random(derive_seed(opts["seed"], "rewardbench-slot", rid)).random() < 0.5
-    subset = obj.get("subset")
-    if not isinstance(subset, str) or not subset:
-        raise InputError(f"{src}:{row}: field 'subset' is missing or empty")
-    return {"id": rid, "question": require_text(src, row, obj, "prompt"),
+    return {"question": question_text(obj, "prompt"),
             "answer_a": chosen if chosen_first else rejected, "answer_b": rejected if chosen_first else chosen,
-            "reference": None, "label": "A" if chosen_first else "B", "subset": subset}
+            "reference": None, "label": "A" if chosen_first else "B", "subset": as_text(obj.get("subset")) or ""}
 
 
-def _llmbar(src: Any, row: int, obj: dict, _: dict) -> dict:
-    label = obj.get("label")
-    if label not in (1, 2, "1", "2") or isinstance(label, bool):
-        raise InputError(f"{src}:{row}: field 'label' is {label!r}; expected 1 or 2")
-    return {"id": str(obj.get("id", row)), "question": require_text(src, row, obj, "input"),
-            "answer_a": require_text(src, row, obj, "output_1"), "answer_b": require_text(src, row, obj, "output_2"),
-            "reference": None, "label": "A" if int(label) == 1 else "B", "subset": ""}
+def _llmbar(row: int, obj: dict, _: dict) -> dict:
+    return {"question": question_text(obj, "input"), "answer_a": text(obj, "output_1"),
+            "answer_b": text(obj, "output_2"), "reference": None,
+            "label": label_from(obj.get("label"), "label", {1: "A", 2: "B"}), "subset": ""}
 
 
-def _pairs(src: Any, row: int, obj: dict, _: dict) -> dict:
-    label = require_text(src, row, obj, "label").strip()
-    if label not in ("A", "B", "tie"):
-        raise InputError(f"{src}:{row}: field 'label' is {label!r}; expected A, B or tie")
-    ref = obj.get("reference")
-    return {"id": str(obj.get("id", row)), "question": require_text(src, row, obj, "question"),
-            "answer_a": require_text(src, row, obj, "answer_a"), "answer_b": require_text(src, row, obj, "answer_b"),
-            "reference": ref if isinstance(ref, str) and ref.strip() else None, "label": label,
-            "subset": str(obj.get("subset") or "")}
+def _autoj(row: int, obj: dict, _: dict) -> dict:
+    return {"question": question_text(obj, "prompt"), "answer_a": text(obj, "response 1"),
+            "answer_b": text(obj, "response 2"), "reference": None,
+            "label": label_from(obj.get("label"), "label", {0: "A", 1: "B", 2: "tie"}),
+            "subset": as_text(obj.get("scenario")) or ""}
 
 
-READERS: dict[str, Callable[..., Optional[dict]]] = {
-    "pandalm": _pandalm, "judgelm": _judgelm, "mtbench": _mtbench, "rewardbench": _rewardbench,
-    "llmbar": _llmbar, "pairs": _pairs,
+def _pairs(row: int, obj: dict, _: dict) -> dict:
+    ref = as_text(obj.get("reference"))
+    return {"question": question_text(obj, "question"), "answer_a": text(obj, "answer_a"),
+            "answer_b": text(obj, "answer_b"), "reference": ref if ref and ref.strip() else None,
+            "label": label_from(obj.get("label"), "label", {"A": "A", "B": "B", "tie": "tie"}),
+            "subset": as_text(obj.get("subset") or obj.get("category")) or ""}
+
+
+READERS: dict[str, Callable[[int, dict, dict], Optional[dict]]] = {
+    "pandalm": _pandalm, "judgelm": _judgelm, "mtbench": _mtbench, "arena": _arena, "rewardbench": _rewardbench,
+    "llmbar": _llmbar, "autoj": _autoj, "pairs": _pairs,
 }
+LAYOUT_NAMES = tuple(READERS)
+
+
+def _reason(exc: InputError, row: int) -> str:
+    """Helpers shared with training raise `<src>:<row>: reason`; keep the reason."""
+    message = str(exc)
+    for prefix in (f":{row}: ",):
+        if prefix in message:
+            return message.split(prefix, 1)[1]
+    return message
 
 
 def read_benchmark(source: str, layout: str = "auto", split: Optional[str] = None, limit: Optional[int] = None,
-                   turn: int = 1, seed: int = 0) -> tuple[str, list[dict]]:
-    """(layout, items); a one-line InputError naming file, row and field for anything wrong."""
-    rows = read_records(source, "benchmark file", split)
+                   turn: int = 1, seed: int = 0, strict: bool = False) -> Benchmark:
+    """The benchmark's usable items and its skipped rows (each with its reason). `strict`: the first unusable
+    row is a one-line InputError naming file, row and field, as a hand-made file deserves."""
+    bad: list[tuple[int, str]] = []
+    rows = read_records(source, "benchmark file", split, None if strict else bad)
     if layout == "auto":
-        found = detect_benchmark_layout(rows[0][1])
+        found = next((lay for _, obj in rows[:20] if (lay := detect_benchmark_layout(obj))), None)
         if found is None:
-            raise InputError(f"{source}:{rows[0][0]}: in none of the known benchmark layouts (pandalm, judgelm, "
-                             f"mtbench, rewardbench, llmbar, pairs); fields are {sorted(rows[0][1])[:8]}")
+            first = rows[0] if rows else (bad[0][0], {})
+            raise InputError(f"{source}:{first[0]}: in none of the known benchmark layouts "
+                             f"({', '.join(LAYOUT_NAMES)}); fields are {sorted(first[1])[:8]}")
         layout = found
     reader = READERS[layout]
-    items, seen = [], set()
+    bench = Benchmark(layout, [], [{"row": r, "id": "", "reason": why} for r, why in bad])
+    bench.id_field = next((k for k in ID_FIELDS[layout] if any(k in obj for _, obj in rows[:20])), None)
+    seen: set[str] = set()
     for row, obj in rows:
-        item = reader(source, row, obj, {"turn": turn, "seed": seed})
+        rid = _row_id(obj, layout, row)
+        try:
+            item = reader(row, obj, {"turn": turn, "seed": seed})
+        except InputError as exc:
+            reason = _reason(exc, row)
+            if strict:
+                raise InputError(f"{source}:{row}: {reason}") from None
+            bench.skipped.append({"row": row, "id": rid, "reason": reason})
+            continue
         if item is None:
             continue
+        item = {"id": item.pop("id", rid), **item}
         if item["id"] in seen:
             item["id"] = f"{item['id']}#r{row}"  # benchmarks repeat ids (several annotators); keep rows apart
         seen.add(item["id"])
-        items.append(item)
-        if limit and len(items) >= limit:
+        bench.items.append(item)
+        if limit and len(bench.items) >= limit:
             break
-    if not items:
-        raise InputError(f"benchmark file has no example for this selection (turn={turn}): {source}")
-    return layout, items
+    bench.skipped.sort(key=lambda s: s["row"])
+    if not bench.items:
+        why = f"; {len(bench.skipped)} row(s) skipped, first: row {bench.skipped[0]['row']}: " \
+              f"{bench.skipped[0]['reason']}" if bench.skipped else ""
+        raise InputError(f"benchmark file has no usable example for this selection (turn={turn}): {source}{why}")
+    return bench
+
+
+def skipped_summary(skipped: list[dict]) -> dict[str, int]:
+    """Skipped rows counted by reason (field values stripped so reasons group)."""
+    return dict(Counter(s["reason"].split(";")[0] for s in skipped).most_common())

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from typing import Iterable, Sequence
 
+from judge_ray.evaluation.intervals import interval
 from judge_ray.formats.verdicts import swap_outcome
 
 
@@ -123,4 +124,11 @@ def self_taught_metrics(judgments: Sequence[dict]) -> dict:
             p_w_ba = sum(r["prob_a"] if r["winner"] == "A" else 1 - r["prob_a"] for r in ba) / len(ba)
             debiased.append((p_w_ab + p_w_ba) / 2 > 0.5)
         metrics["debiased_accuracy"] = sum(debiased) / len(debiased)
+    # n and a 95% interval beside every proportion: per judgment, per vote (pair x order), per pair.
+    ns = {"accuracy": len(rows), "majority_vote_accuracy": len(voted), "consistency": len(both),
+          "debiased_accuracy": len(both), "accuracy_AB": sum(r["order"] == "AB" for r in rows),
+          "accuracy_BA": sum(r["order"] == "BA" for r in rows)}
+    for key, n in ns.items():
+        if key in metrics:
+            metrics[f"{key}_ci"] = interval(metrics[key], n)
     return metrics

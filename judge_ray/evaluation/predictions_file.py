@@ -1,7 +1,10 @@
 """Score a judge from a predictions file instead of a model: another system's verdicts, or our own earlier run.
 
 Layout (JSONL/JSON/Parquet), one row per benchmark example:
-    id                  the benchmark example's id (as `predictions.jsonl` of an evaluation writes it)
+    id                  the benchmark example's id as the benchmark has it (its id field; a repeated id gets
+                        '#r<row>' appended); for a benchmark without ids, its row number counting from 1
+                        (the JSONL line, the JSON array position, the Parquet row) — as `predictions.jsonl` of
+                        an evaluation writes it
     winner              "A" | "B" | "tie" | null (unreadable)     -- or --  output: raw judge text to parse
     winner_swapped      optional: the verdict when the answers were shown swapped, in that order's labels
                         -- or --  output_swapped
@@ -31,16 +34,23 @@ def _verdict(path: Any, row: int, obj: dict, key: str, raw_key: str, fmt: str) -
     return False, None
 
 
-def read_predictions(path: str, items: Sequence[dict], fmt: str = "judgelm") -> list[dict]:
-    """Prediction rows in benchmark order; ids must match the benchmark's one to one."""
+def read_predictions(path: str, items: Sequence[dict], fmt: str = "judgelm", id_note: str = "",
+                     skipped_ids: Sequence[str] = ()) -> list[dict]:
+    """Prediction rows in benchmark order; ids must match the benchmark's usable examples one to one (a
+    prediction for a row the benchmark reader skipped is ignored). `id_note` says how the benchmark's ids are
+    formed, for the error about an unknown id."""
     known = {item["id"]: item for item in items}
+    ignored = {str(i) for i in skipped_ids}
     found: dict[str, dict] = {}
     for row, obj in read_records(path, "predictions file"):
         if obj.get("id") is None:
             raise InputError(f"{path}:{row}: field 'id' is missing")
         pid = str(obj["id"])
+        if pid in ignored and pid not in known:
+            continue
         if pid not in known:
-            raise InputError(f"{path}:{row}: field 'id' is {pid!r}, which is not an example of the benchmark")
+            note = f" ({id_note})" if id_note else ""
+            raise InputError(f"{path}:{row}: field 'id' is {pid!r}, which is not an example of the benchmark{note}")
         if pid in found:
             raise InputError(f"{path}:{row}: field 'id' {pid!r} appears twice")
         has, winner = _verdict(path, row, obj, "winner", "output", fmt)

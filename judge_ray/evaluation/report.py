@@ -5,6 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional, Sequence
 
+from judge_ray.evaluation.intervals import pct_with_interval
+
+SKIPPED_LISTED = 50  # rows listed in summary.md; metrics.json lists them all
+
 
 def _pct(x: Optional[float]) -> str:
     return "-" if x is None else f"{100 * x:.1f}%"
@@ -12,14 +16,15 @@ def _pct(x: Optional[float]) -> str:
 
 def metrics_row(name: str, m: dict) -> list[str]:
     swap = m.get("swap", {})
-    return [name, str(m["scored"]), _pct(m["agreement"]), _pct(m["prf"]["macro"]["precision"]),
-            _pct(m["prf"]["macro"]["recall"]), _pct(m["prf"]["macro"]["f1"]), _pct(swap.get("consistency")),
+    return [name, str(m["scored"]), pct_with_interval(m["agreement"], m.get("agreement_ci")),
+            _pct(m["prf"]["macro"]["precision"]), _pct(m["prf"]["macro"]["recall"]), _pct(m["prf"]["macro"]["f1"]),
+            pct_with_interval(swap.get("consistency"), swap.get("consistency_ci")),
             f"{_pct(swap.get('bias_first'))}/{_pct(swap.get('bias_second'))}" if swap else "-",
             _pct(m["parse_failure_rate"])]
 
 
-HEADER = ["judge", "scored", "agreement", "macro P", "macro R", "macro F1", "consistency", "bias 1st/2nd",
-          "parse failures"]
+HEADER = ["judge", "scored", "agreement [95% CI]", "macro P", "macro R", "macro F1", "consistency [95% CI]",
+          "bias 1st/2nd", "parse failures"]
 
 
 def markdown_table(rows: Sequence[Sequence[str]], header: Sequence[str] = HEADER) -> str:
@@ -30,18 +35,29 @@ def markdown_table(rows: Sequence[Sequence[str]], header: Sequence[str] = HEADER
 
 def report_markdown(title: str, benchmark: str, layout: str, rows: Sequence[Sequence[str]], metrics: dict) -> str:
     p = metrics["policy"]
+    skipped = metrics.get("skipped", [])
     parts = [f"# {title}", "", f"- benchmark: `{benchmark}` (layout {layout}), {metrics['examples']} examples, "
-             f"{metrics['excluded_ties']} tie-labelled excluded",
-             f"- policy: ties = {p['ties']}, unparseable = {p['unparseable']}", "", markdown_table(rows)]
+             f"{metrics['excluded_ties']} tie-labelled excluded, {len(skipped)} unusable row(s) skipped",
+             f"- classes: {', '.join(metrics.get('classes', []))} (macro P/R/F1 over these)",
+             f"- policy: ties = {p['ties']}, unparseable = {p['unparseable']}, "
+             f"predicted ties = {p.get('predicted_ties', 'miss')}",
+             "- intervals: 95% Wilson score intervals, n = examples scored (consistency: examples with both "
+             "orders readable)", "", markdown_table(rows)]
     subsets = metrics.get("subsets")
     if subsets:
-        parts += ["", markdown_table([[s, str(v["examples"]), _pct(v["agreement"])] for s, v in subsets.items()],
-                                     ["subset", "examples", "agreement"])]
+        parts += ["", markdown_table([[s, str(v["examples"]), pct_with_interval(v["agreement"], v.get("agreement_ci"))]
+                                      for s, v in subsets.items()], ["subset", "examples", "agreement [95% CI]"])]
     rb = metrics.get("rewardbench")
     if rb and rb["sections"]:
         names = list(rb["sections"])
         parts += ["", markdown_table([[_pct(rb["sections"][n]) for n in names] + [_pct(rb["score"])]],
                                      names + ["RewardBench score"])]
+    if skipped:
+        parts += ["", f"## Skipped rows ({len(skipped)})", "",
+                  markdown_table([[str(r["row"]), f"`{r['id']}`" if r["id"] else "-", r["reason"].replace("|", "\\|")]
+                                  for r in skipped[:SKIPPED_LISTED]], ["row", "id", "reason"])]
+        if len(skipped) > SKIPPED_LISTED:
+            parts.append(f"\n… and {len(skipped) - SKIPPED_LISTED} more, all listed in metrics.json")
     return "\n".join(parts) + "\n"
 
 

@@ -16,7 +16,7 @@ from typing import Callable, Optional
 
 from judge_ray.config import EvaluateConfig, config_from_yaml, to_yaml
 from judge_ray.errors import InputError
-from judge_ray.evaluation.benchmarks import read_benchmark
+from judge_ray.evaluation.benchmarks import read_benchmark, skipped_summary
 from judge_ray.evaluation.judging import build_requests, predictions_from_outputs
 from judge_ray.evaluation.predictions_file import read_predictions
 from judge_ray.evaluation.report import metrics_row, plot_confusion, plot_iterations, report_markdown
@@ -61,12 +61,18 @@ class Evaluation:
         from judge_ray.models import check_model
 
         b, j = self.cfg.benchmark, self.cfg.judge
-        self.layout, self.items = read_benchmark(b.path, b.layout, b.split, b.limit, b.turn, self.cfg.run.seed)
+        self.bench = read_benchmark(b.path, b.layout, b.split, b.limit, b.turn, self.cfg.run.seed, b.strict)
+        self.layout, self.items = self.bench.layout, self.bench.items
+        if self.bench.skipped:
+            self.log(f"[evaluate] {len(self.bench.skipped)} row(s) of {b.path} skipped: "
+                     + "; ".join(f"{k} ({v})" for k, v in skipped_summary(self.bench.skipped).items())
+                     + " — listed in metrics.json and summary.md")
         self.judges: list[tuple[Optional[int], str]] = []
         self.from_run = False
         if j.predictions:
             fmt = "judgelm" if j.format == "auto" else j.format
-            self.file_preds = read_predictions(j.predictions, self.items, fmt)
+            self.file_preds = read_predictions(j.predictions, self.items, fmt, self.bench.id_note(),
+                                               [s["id"] for s in self.bench.skipped])
             return
         run_judges = self_taught_judges(Path(j.model)) if Path(j.model).is_dir() else None
         self.from_run = run_judges is not None
@@ -98,7 +104,7 @@ class Evaluation:
 
     def write_result(self, out: Path, preds: list[dict], judge: dict) -> dict:
         p = self.cfg.policy
-        metrics = score(preds, p.ties, p.unparseable, self.layout)
+        metrics = score(preds, p.ties, p.unparseable, self.layout, p.predicted_ties, self.bench.skipped)
         j = self.cfg.judge
         metrics["judge"] = {**judge, "grading": j.grading, "mode": j.mode,
                             "samples": j.samples if j.mode == "vote" else 1, "temperature": j.temperature,

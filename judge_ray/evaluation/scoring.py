@@ -5,15 +5,21 @@
 - unparseable: an item with no readable verdict counts as `tie` (a predicted tie), `miss` (wrong, shown as
   its own "unparsed" column) or `half` (0.5 credit in agreement, as RewardBench scores a non-answer; still
   "unparsed" for precision/recall).
+- predicted_ties: where tie is not a class (a two-class benchmark such as LLMBar or RewardBench, or ties
+  excluded), a predicted tie (orders that disagree, equal scores) is `miss` (no credit) or `half` (0.5).
 
-Agreement is the mean credit; precision/recall/F1 per class and macro; consistency and position bias from the
-items judged in both orders where both verdicts were readable.
+A benchmark whose labels cannot be a tie is scored over its own two classes: macro precision, recall and F1
+over A and B, never over a tie class it does not have. Agreement is the mean credit; precision/recall/F1 per
+class and macro; consistency and position bias from the items judged in both orders where both verdicts were
+readable. Every agreement and consistency carries its n and a 95% Wilson interval (`<name>_ci`).
 """
 from __future__ import annotations
 
 from collections import defaultdict
 from typing import Optional, Sequence
 
+from judge_ray.evaluation.benchmarks import TWO_CLASS_LAYOUTS
+from judge_ray.evaluation.intervals import interval
 from judge_ray.evaluation.judging import final_verdict
 from judge_ray.evaluation.metrics import precision_recall_f1, swap_consistency
 
@@ -36,12 +42,15 @@ REWARDBENCH_COUNTS = {
 }
 
 
-def effective(verdict: Optional[str], label: str, unparseable: str) -> tuple[str, float]:
+def effective(verdict: Optional[str], label: str, unparseable: str, predicted_ties: str = "miss",
+              tie_is_class: bool = True) -> tuple[str, float]:
     """(prediction as scored, credit) for one item."""
     if verdict is None:
-        if unparseable == "tie":
-            return "tie", float(label == "tie")
-        return "unparsed", 0.5 if unparseable == "half" else 0.0
+        if unparseable != "tie":
+            return "unparsed", 0.5 if unparseable == "half" else 0.0
+        verdict = "tie"
+    if verdict == "tie" and not tie_is_class:
+        return "tie", 0.5 if predicted_ties == "half" else 0.0
     return verdict, float(verdict == label)
 
 
@@ -58,12 +67,16 @@ def rewardbench_sections(per_subset: dict[str, dict]) -> dict:
             "subsets_outside_sections": unknown}
 
 
-def score(preds: Sequence[dict], ties: str = "class", unparseable: str = "tie", layout: str = "") -> dict:
-    classes = ["A", "B", "tie"] if ties == "class" else ["A", "B"]
+def score(preds: Sequence[dict], ties: str = "class", unparseable: str = "tie", layout: str = "",
+          predicted_ties: str = "miss", skipped: Sequence[dict] = ()) -> dict:
+    """Metrics of prediction rows; `skipped` (benchmark rows that could not be used) is listed in the result."""
+    two_class = layout in TWO_CLASS_LAYOUTS
+    tie_is_class = ties == "class" and not two_class
+    classes = ["A", "B", "tie"] if tie_is_class else ["A", "B"]
     scored = [p for p in preds if ties == "class" or p["label"] != "tie"]
     labels, predicted, credits = [], [], []
     for p in scored:
-        pred, credit = effective(final_verdict(p), p["label"], unparseable)
+        pred, credit = effective(final_verdict(p), p["label"], unparseable, predicted_ties, tie_is_class)
         labels.append(p["label"])
         predicted.append(pred)
         credits.append(credit)
@@ -71,12 +84,17 @@ def score(preds: Sequence[dict], ties: str = "class", unparseable: str = "tie", 
     matrix = [[sum(l == r and q == c for l, q in zip(labels, predicted)) for c in columns] for r in classes]
     outputs = sum(p.get("outputs", 1) for p in preds)
     unparsed_outputs = sum(p.get("unparsed_outputs", final_verdict(p) is None) for p in preds)
+    agreement = sum(credits) / len(credits) if credits else 0.0
     metrics: dict = {
-        "policy": {"ties": ties, "unparseable": unparseable},
+        "policy": {"ties": ties, "unparseable": unparseable, "predicted_ties": predicted_ties},
+        "classes": classes,
         "examples": len(preds),
         "scored": len(scored),
         "excluded_ties": len(preds) - len(scored),
-        "agreement": sum(credits) / len(credits) if credits else 0.0,
+        "skipped_rows": len(skipped),
+        "skipped": list(skipped),
+        "agreement": agreement,
+        "agreement_ci": interval(agreement, len(scored)),
         "prf": precision_recall_f1(labels, predicted, classes),
         "confusion": {"rows": classes, "columns": columns, "matrix": matrix},
         "label_counts": {c: labels.count(c) for c in classes},
@@ -90,14 +108,18 @@ def score(preds: Sequence[dict], ties: str = "class", unparseable: str = "tie", 
                     if p.get("winner") is not None and p.get("winner_swapped") is not None]
         sc = swap_consistency(readable)
         metrics["swap"] = {"judged_both_orders": len(both), "both_readable": len(readable),
-                           "consistency": sc["consistency"], "inconsistent": sc["inconsistent"],
+                           "consistency": sc["consistency"],
+                           "consistency_ci": interval(sc["consistency"], len(readable)),
+                           "inconsistent": sc["inconsistent"],
                            "bias_first": sc["bias_first"], "bias_second": sc["bias_second"]}
     by_subset: dict[str, list[float]] = defaultdict(list)
     for p, credit in zip(scored, credits):
         if p.get("subset"):
             by_subset[p["subset"]].append(credit)
     if by_subset:
-        metrics["subsets"] = {s: {"agreement": sum(c) / len(c), "examples": len(c)} for s, c in sorted(by_subset.items())}
+        metrics["subsets"] = {s: {"agreement": sum(c) / len(c), "examples": len(c),
+                                  "agreement_ci": interval(sum(c) / len(c), len(c))}
+                              for s, c in sorted(by_subset.items())}
     if layout == "rewardbench" and by_subset:
         metrics["rewardbench"] = rewardbench_sections(metrics["subsets"])
     return metrics

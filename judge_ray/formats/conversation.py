@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from judge_ray.errors import InputError
+from judge_ray.records import as_text
 
 USER_ROLES = ("user", "human")
 ASSISTANT_ROLES = ("assistant", "gpt", "model")
@@ -21,8 +22,10 @@ def turns(conversation: Sequence[dict], where: str) -> list[tuple[str, str]]:
         if not isinstance(msg, dict):
             raise InputError(f"{where}: message {i + 1} is not an object with role and content")
         role = str(msg.get("role", msg.get("from", ""))).lower()
-        content = msg.get("content", msg.get("value"))
-        if not isinstance(content, str):
+        content = as_text(msg.get("content", msg.get("value")))
+        if content is None and role in ASSISTANT_ROLES:
+            content = ""  # a model that said nothing: an answer the judge must see
+        if content is None:
             raise InputError(f"{where}: message {i + 1} has no text content")
         if role in USER_ROLES:
             pending = content

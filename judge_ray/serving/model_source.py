@@ -1,5 +1,6 @@
 """Which model directory the endpoint serves: a preset, a directory, a hub id, or a self-taught run directory
-(its best iteration by held-out majority-vote accuracy; ties go to the later iteration)."""
+(its best iteration by majority-vote accuracy on its largest evaluation set — the bundled labelled set's 60
+pairs say more than a held-out split of a few; ties go to the later iteration)."""
 from __future__ import annotations
 
 import json
@@ -9,6 +10,14 @@ from judge_ray.errors import InputError
 from judge_ray.rundir import is_self_taught_run, trained_iterations
 
 
+def selection_score(metrics: dict) -> float:
+    """Majority-vote accuracy on the evaluation set with the most pairs (held-out when none says its size)."""
+    sets = [m for m in metrics.values() if isinstance(m, dict)]
+    sized = [m for m in sets if m.get("pairs")]
+    m = max(sized, key=lambda m: m["pairs"]) if sized else (metrics.get("heldout") or {})
+    return float(m.get("majority_vote_accuracy", m.get("accuracy", -1.0)))
+
+
 def best_iteration(run_dir: Path) -> tuple[int, Path]:
     """(iteration, model directory) of the best M_i in a self-taught run; M_i's metrics are in iter_i."""
     best: tuple[float, int, Path] | None = None
@@ -16,8 +25,7 @@ def best_iteration(run_dir: Path) -> tuple[int, Path]:
         score = -1.0
         metrics = run_dir / f"iter_{i}" / "metrics.json"
         if metrics.is_file():
-            heldout = json.loads(metrics.read_text()).get("heldout") or {}
-            score = float(heldout.get("majority_vote_accuracy", heldout.get("accuracy", -1.0)))
+            score = selection_score(json.loads(metrics.read_text()))
         if best is None or score >= best[0]:
             best = (score, i, model)
     if best is None:

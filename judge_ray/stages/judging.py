@@ -38,12 +38,27 @@ def judge_batch(engine: Engine, rows: list[dict], max_tokens: int = 128, tempera
     """
     get = lambda r, key, default: default if r.get(key) is None else r[key]  # noqa: E731
     users = [pairwise_prompt(r["question"], r["answer_a"], r["answer_b"]) for r in rows]
-    results = engine.generate_then_choose(
-        [engine.chat(u) for u in users],
-        [SamplingParams(max_tokens=int(get(r, "max_tokens", max_tokens)), temperature=get(r, "temperature", temperature),
-                        top_p=get(r, "top_p", top_p), seed=int(r["seed"])) for r in rows],
-        VERDICT_PREFIX, CHOICES, [get(r, "temperature", temperature) for r in rows],
-        [derive_seed(r["seed"], "verdict") for r in rows])
+    budgets = [int(get(r, "max_tokens", max_tokens)) for r in rows]
+    temps = [get(r, "temperature", temperature) for r in rows]
+    verdict_seeds = [derive_seed(r["seed"], "verdict") for r in rows]
+    reason = [i for i, b in enumerate(budgets) if b > 0]
+    # max_tokens = 0: the verdict straight after the question (no reasoning), one forward pass per judgment —
+    # a cheap read of the judge's preference for large evaluation sets on a CPU.
+    direct = [i for i, b in enumerate(budgets) if b <= 0]
+    results: list = [None] * len(rows)
+    if reason:
+        pairs = engine.generate_then_choose(
+            [engine.chat(users[i]) for i in reason],
+            [SamplingParams(max_tokens=budgets[i], temperature=temps[i], top_p=get(rows[i], "top_p", top_p),
+                            seed=int(rows[i]["seed"])) for i in reason],
+            VERDICT_PREFIX, CHOICES, [temps[i] for i in reason], [verdict_seeds[i] for i in reason])
+        for i, result in zip(reason, pairs):
+            results[i] = result
+    if direct:
+        choices = engine.choose([engine.chat(users[i]) + VERDICT_PREFIX for i in direct], CHOICES,
+                                [temps[i] for i in direct], [verdict_seeds[i] for i in direct])
+        for i, choice in zip(direct, choices):
+            results[i] = ("", choice)
     out = []
     for row, (text, choice) in zip(rows, results):
         free = parse_verdict(text)

@@ -52,3 +52,26 @@ def test_multi_token_options_are_rejected(engine):
 
     with pytest.raises(UserError, match="one token"):
         engine.option_logprobs([engine.chat("q")], ["A", "Assistant B is better"])
+
+
+def test_shared_prefix_scoring_equals_one_pass_per_row(engine):
+    """Judge prompts share their instructions: scoring the prefix once gives the logits of the plain path."""
+    import torch
+
+    from judge_ray.engines.hf import SHARED_PREFIX_MIN
+    from judge_ray.formats.self_taught import pairwise_prompt
+
+    prompts = [engine.chat(pairwise_prompt(q, a, b)) + VERDICT_PREFIX
+               for q, a, b in [("2+2?", "4", "five"), ("Capital of France?", "Paris, of course.", "Lyon"),
+                               ("Say hi", "", "hello there, how are you today?")]]
+    rows = [engine.encode(p, reserve=1) for p in prompts]
+    shared = engine.next_token_logits(rows)
+    ids, mask = engine._pad(rows)
+    with torch.inference_mode():
+        plain = engine.model(input_ids=ids, attention_mask=mask).logits[:, -1, :].float()
+    assert torch.allclose(shared, plain, atol=1e-4), (shared - plain).abs().max()
+    singles = torch.cat([engine.next_token_logits([r]) for r in rows])  # no prefix to share: plain path
+    assert torch.allclose(shared, singles, atol=1e-4)
+    assert len(rows[0]) > SHARED_PREFIX_MIN  # the case under test did share a prefix
+    lp = engine.option_logprobs(prompts, ["A", "B"])
+    assert len(lp) == 3 and all(set(d) == {"A", "B"} for d in lp)

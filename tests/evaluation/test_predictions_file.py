@@ -35,3 +35,11 @@ def test_winners_raw_outputs_and_swapped_orders(tmp_path):
 def test_mismatched_predictions_are_one_line_errors(tmp_path, rows, message):
     with pytest.raises(InputError, match=message):
         read_predictions(write(tmp_path, rows), ITEMS)
+
+
+def test_unknown_id_says_how_ids_are_formed_and_skipped_rows_are_ignored(tmp_path):
+    with pytest.raises(InputError, match=r"'7', which is not an example of the benchmark \(ids are rows\)"):
+        read_predictions(write(tmp_path, [{"id": "7", "winner": "A"}]), ITEMS, id_note="ids are rows")
+    preds = read_predictions(write(tmp_path, [{"id": "1", "winner": "A"}, {"id": "3", "winner": "B"},
+                                              {"id": "2", "winner": "B"}]), ITEMS, skipped_ids=["3"])
+    assert [p["id"] for p in preds] == ["1", "2"]

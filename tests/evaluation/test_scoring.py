@@ -42,7 +42,7 @@ def test_unparseable_policies(policy, column):
     assert m["agreement"] == pytest.approx(expected)
     assert column in m["confusion"]["columns"]
     assert m["parse_failure_rate"] == pytest.approx(2 / 3) and m["unparsed_examples"] == 2
-    assert m["policy"] == {"ties": "class", "unparseable": policy}
+    assert m["policy"] == {"ties": "class", "unparseable": policy, "predicted_ties": "miss"}
 
 
 def test_all_one_class_predictions():
@@ -81,11 +81,48 @@ def test_rewardbench_sections_weight_subsets_by_its_counts():
     preds = [p("A", "A", subset="alpacaeval-easy"), p("B", "A", subset="alpacaeval-easy"),
              p("A", None, subset="math-prm")]
     m = score(preds, ties="exclude", unparseable="half", layout="rewardbench")
-    assert m["subsets"] == {"alpacaeval-easy": {"agreement": 0.5, "examples": 2},
-                            "math-prm": {"agreement": 0.5, "examples": 1}}
+    assert {k: (v["agreement"], v["examples"], v["agreement_ci"]["n"]) for k, v in m["subsets"].items()} == {
+        "alpacaeval-easy": (0.5, 2, 2), "math-prm": (0.5, 1, 1)}
     assert m["rewardbench"]["score"] == pytest.approx(0.5)
 
 
 def test_no_examples_scored_is_not_a_crash():
     m = score([p("tie", "A")], ties="exclude")
     assert m["scored"] == 0 and m["agreement"] == 0.0
+
+
+def test_two_class_benchmark_is_scored_over_its_own_classes():
+    """LLMBar/RewardBench have no tie label: macro P/R/F1 over A and B, predicted ties under their policy."""
+    preds = [p("A", "A"), p("B", "B"), p("A", "tie"), p("B", "A")]
+    m = score(preds, ties="class", unparseable="tie", layout="llmbar")
+    assert m["classes"] == ["A", "B"] and m["confusion"]["rows"] == ["A", "B"]
+    assert m["confusion"]["columns"] == ["A", "B", "tie"] and m["confusion"]["matrix"] == [[1, 0, 1], [1, 1, 0]]
+    # A: tp1 fp1 fn1 -> P .5 R .5; B: tp1 fp0 fn1 -> P 1 R .5 — averaged over two classes, not three
+    assert m["prf"]["macro"]["precision"] == pytest.approx(0.75) and m["prf"]["macro"]["recall"] == 0.5
+    assert "tie" not in m["prf"]
+    assert m["agreement"] == 0.5 and m["policy"]["predicted_ties"] == "miss"
+    half = score(preds, ties="class", unparseable="tie", layout="llmbar", predicted_ties="half")
+    assert half["agreement"] == pytest.approx(2.5 / 4) and half["policy"]["predicted_ties"] == "half"
+    # the same predictions on a three-class layout: tie is a class there
+    assert score(preds, ties="class", unparseable="tie", layout="pandalm")["classes"] == ["A", "B", "tie"]
+
+
+def test_unparseable_as_tie_follows_the_predicted_ties_policy_on_two_classes():
+    preds = [p("A", None), p("B", "B")]
+    assert score(preds, unparseable="tie", layout="rewardbench", predicted_ties="half")["agreement"] == 0.75
+    assert score(preds, unparseable="tie", layout="rewardbench")["agreement"] == 0.5
+
+
+def test_every_proportion_has_its_n_and_interval():
+    preds = [p("A", "A", "B"), p("B", "A", "A"), p("A", "B", "B"), p("B", "B", "A"), p("A", "A", None)]
+    m = score(preds, ties="exclude", unparseable="miss")
+    ci = m["agreement_ci"]
+    assert ci["n"] == 5 and ci["low"] < m["agreement"] < ci["high"] and ci["method"] == "wilson95"
+    sci = m["swap"]["consistency_ci"]
+    assert sci["n"] == 4 and sci["low"] < 0.5 < sci["high"]
+
+
+def test_skipped_rows_are_listed():
+    skipped = [{"row": 3, "id": "x", "reason": "field 'label' is 3; expected one of 1, 2"}]
+    m = score([p("A", "A")], skipped=skipped)
+    assert m["skipped_rows"] == 1 and m["skipped"] == skipped

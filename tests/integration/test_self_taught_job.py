@@ -85,9 +85,12 @@ def test_one_iteration_end_to_end(engine, ray_cluster, tiny_model, tmp_path):
     for key in ("accuracy", "majority_vote_accuracy", "consistency", "bias_first", "unaided_verdict_rate"):
         assert 0.0 <= held[key] <= 1.0
     assert metrics["labelled:gold"]["pairs"] == 2
+    assert held["accuracy_ci"]["n"] == held["judgments"] and held["consistency_ci"]["n"] == held["pairs"]
+    assert held["accuracy_ci"]["low"] <= held["accuracy"] <= held["accuracy_ci"]["high"]
     assert json.loads((run / "baseline" / "metrics.json").read_text())["heldout"]["judgments"] == held["judgments"]
     summary = (run / "summary.md").read_text()
     assert "| 1 | M_1 |" in summary and "| 0 | M_0 (seed) |" in summary and "1 ties set aside" in summary
+    assert "| 1 | M_1 | labelled:gold | 2 |" in summary and f"n={held['judgments']}" in summary
     assert not list(run.rglob("*.tmp")), "temporary files left behind"
 
     # M_1 was loaded by this run's engine to evaluate it (metrics above); the other engine loads it too.
@@ -120,3 +123,7 @@ def test_interrupted_run_resumes_from_finished_stages(ray_cluster, tiny_model, t
     assert os.stat(run / "iter_1" / "model" / "model.safetensors").st_mtime_ns == model_mtime
     assert (run / "iter_1" / "metrics.json").exists() and (run / "summary.md").exists()
     assert not (run / "baseline").exists()
+    # the bundled labelled set is evaluated by default, in both orders, k = eval.labelled_samples
+    bundled = json.loads((run / "iter_1" / "metrics.json").read_text())["labelled:bundled"]
+    assert bundled["pairs"] >= 60 and bundled["judgments"] == 2 * bundled["pairs"]
+    assert "labelled set `bundled`" in (run / "summary.md").read_text()

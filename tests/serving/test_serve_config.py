@@ -80,6 +80,13 @@ def test_best_iteration_of_a_self_taught_run(tmp_path):
     assert best_iteration(_run_dir(tmp_path / "c", [None, None]))[0] == 2  # no metrics: the latest
     path, name = served_model(str(_run_dir(tmp_path / "d", [0.9, 0.1])))
     assert path.endswith("iter_1/model") and name == "run/M_1"
+    # with a labelled set, the larger set decides: 60 pairs outweigh a 2-pair held-out split
+    run = _run_dir(tmp_path / "f", [None, None])
+    for i, (held, labelled) in enumerate([(1.0, 0.4), (0.0, 0.6)], start=1):
+        (run / f"iter_{i}" / "metrics.json").write_text(json.dumps({
+            "heldout": {"pairs": 2, "majority_vote_accuracy": held},
+            "labelled:bundled": {"pairs": 60, "majority_vote_accuracy": labelled}}))
+    assert best_iteration(run)[0] == 2
     empty = tmp_path / "e"
     (empty / "iter_1").mkdir(parents=True)
     (empty / "config.yaml").write_text("model: tiny\n")

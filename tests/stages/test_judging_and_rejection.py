@@ -63,3 +63,20 @@ def test_swap_twice_is_identity():
     row = sft_row({"pair_id": "p", "winner": "B", "question": "q", "answer_a": "x", "answer_b": "y",
                    "reasoning": "Assistant B wins"})
     assert swapped_sft_row(swapped_sft_row(row)) == row
+
+
+def test_verdict_alone_when_max_tokens_is_zero():
+    """Rows with max_tokens 0 get the verdict straight after the question (no reasoning), mixed in one batch
+    with reasoning rows, each row in its place, each verdict seeded as the reasoning path seeds it."""
+    rows = judgment_requests(PAIRS, samples=2, seed=0, stage="j")
+    for i, r in enumerate(rows):
+        r["max_tokens"] = 0 if i % 2 else 16
+    engine = FakeEngine(confidence=4.0)
+    out = judge_batch(engine, rows, 32, 0.8, 0.95)
+    assert [(r["pair_id"], r["sample"]) for r in out] == [(r["pair_id"], r["sample"]) for r in rows]
+    direct = [r for i, r in enumerate(out) if i % 2]
+    assert all(r["reasoning"] == "" and not r["free_valid"] for r in direct)
+    assert all(r["reasoning"] for i, r in enumerate(out) if not i % 2)
+    assert sum(r["correct"] for r in direct) / len(direct) > 0.8  # the fake's preference is read without reasoning
+    again = judge_batch(engine, [r for i, r in enumerate(rows) if i % 2], 32, 0.8, 0.95)
+    assert [r["verdict"] for r in again] == [r["verdict"] for r in direct]  # independent of the batch around it
