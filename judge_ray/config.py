@@ -62,6 +62,7 @@ class JudgeConfig:
     top_p: float = 0.95  # nucleus sampling of the judge's reasoning
     max_tokens: int = 96  # reasoning tokens before the forced verdict
     balance_sft: bool = True  # keep as many A-winners as B-winners in the SFT set
+    swap_augment: bool = False  # also train each kept judgment with the answers swapped and the verdict flipped
 
 
 @dataclass
@@ -340,8 +341,10 @@ def _check_evaluate(cfg: EvaluateConfig) -> None:
         problems.append("benchmark.path must name the benchmark file or dataset")
     if bool(j.model) == bool(j.predictions):
         problems.append("give exactly one of judge.model (run a judge) and judge.predictions (score a file)")
-    if j.samples < 1 or j.max_tokens < 1 or b.turn < 1:
-        problems.append("judge.samples, judge.max_tokens and benchmark.turn must be at least 1")
+    if j.samples < 1 or b.turn < 1:
+        problems.append("judge.samples and benchmark.turn must be at least 1")
+    if j.max_tokens < (0 if j.format == "pairwise" else 1):
+        problems.append("judge.max_tokens must be at least 1 (0, the verdict alone, needs judge.format=pairwise)")
     if j.mode == "vote" and j.temperature <= 0 and j.model:
         problems.append("judge.mode=vote samples k judgments: it needs judge.temperature > 0")
     _check_sampling(problems, "judge", j)

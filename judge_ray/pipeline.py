@@ -184,7 +184,7 @@ class SelfTaughtRun:
             if not train:
                 break
             j = cfg.judge
-            sft, stats = rejection_sample(judgments, cfg.run.seed + i, j.balance_sft)
+            sft, stats = rejection_sample(judgments, cfg.run.seed + i, j.balance_sft, j.swap_augment)
             if not (d / "sft.parquet").exists():
                 write_parquet(d / "sft.parquet", sft)
             self.log(f"  rejection: {stats['correct_judgments']}/{stats['judgments']} judgments correct; "

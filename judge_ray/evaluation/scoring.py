@@ -111,7 +111,10 @@ def score(preds: Sequence[dict], ties: str = "class", unparseable: str = "tie", 
                            "consistency": sc["consistency"],
                            "consistency_ci": interval(sc["consistency"], len(readable)),
                            "inconsistent": sc["inconsistent"],
-                           "bias_first": sc["bias_first"], "bias_second": sc["bias_second"]}
+                           "bias_first": sc["bias_first"], "bias_second": sc["bias_second"],
+                           # position bias is a share of the inconsistent examples: its n is theirs
+                           "bias_first_ci": interval(sc["bias_first"], sc["inconsistent"]),
+                           "bias_second_ci": interval(sc["bias_second"], sc["inconsistent"])}
     by_subset: dict[str, list[float]] = defaultdict(list)
     for p, credit in zip(scored, credits):
         if p.get("subset"):

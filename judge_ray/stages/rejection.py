@@ -53,8 +53,14 @@ def balance_positions(rows: list[dict], seed: int) -> list[dict]:
     return sorted(out, key=lambda r: r["pair_id"])
 
 
-def rejection_sample(judgments: Iterable[dict], seed: int, balance: bool) -> tuple[list[dict], dict]:
-    """The SFT set and the counts a person checks: pairs seen, kept, dropped (no correct judgment)."""
+def rejection_sample(judgments: Iterable[dict], seed: int, balance: bool,
+                     swap_augment: bool = False) -> tuple[list[dict], dict]:
+    """The SFT set and the counts a person checks: pairs seen, kept, dropped (no correct judgment).
+
+    `swap_augment` (JudgeLM's swap augmentation): every kept judgment is also trained with the answers in the
+    other slots, its A/B mentions swapped and the verdict flipped, so the judge sees each pair both ways and
+    cannot learn a slot; balancing is then moot (exactly half the examples name each slot).
+    """
     by_pair: dict[str, list[dict]] = defaultdict(list)
     n_judgments = 0
     for j in judgments:
@@ -70,7 +76,9 @@ def rejection_sample(judgments: Iterable[dict], seed: int, balance: bool) -> tup
         "pairs_dropped": len(by_pair) - len(rows),
         "kept_winner_A_before_balance": sum(r["winner"] == "A" for r in rows),
     }
-    if balance and rows:
+    if swap_augment:
+        rows = sorted(rows + [swapped_sft_row(r) for r in rows], key=lambda r: (r["pair_id"], r["swapped"]))
+    elif balance and rows:
         rows = balance_positions(rows, seed)
     stats["sft_winner_A"] = sum(r["winner"] == "A" for r in rows)
     stats["sft_winner_B"] = sum(r["winner"] == "B" for r in rows)

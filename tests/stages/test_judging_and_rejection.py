@@ -80,3 +80,16 @@ def test_verdict_alone_when_max_tokens_is_zero():
     assert sum(r["correct"] for r in direct) / len(direct) > 0.8  # the fake's preference is read without reasoning
     again = judge_batch(engine, [r for i, r in enumerate(rows) if i % 2], 32, 0.8, 0.95)
     assert [r["verdict"] for r in again] == [r["verdict"] for r in direct]  # independent of the batch around it
+
+
+def test_swap_augmentation_trains_every_kept_judgment_both_ways():
+    rows = judgment_requests(PAIRS, samples=3, seed=0, stage="j")
+    out = judge_batch(FakeEngine(confidence=4.0), rows, 16, 0.8, 0.95)
+    plain, stats = rejection_sample(out, seed=0, balance=False)
+    augmented, stats_aug = rejection_sample(out, seed=0, balance=True, swap_augment=True)
+    assert len(augmented) == 2 * len(plain) and stats_aug["pairs_kept"] == stats["pairs_kept"]
+    assert stats_aug["sft_winner_A"] == stats_aug["sft_winner_B"] == len(plain)
+    for original, swapped in zip(augmented[::2], augmented[1::2]):
+        assert original["pair_id"] == swapped["pair_id"] and not original["swapped"] and swapped["swapped"]
+        assert swapped == swapped_sft_row(original)
+        assert swapped["response"].endswith("[[B]]" if original["winner"] == "A" else "[[A]]")
