@@ -6,9 +6,15 @@
 """
 from __future__ import annotations
 
+import asyncio
+import random
+import time
 from typing import Any, Optional
 
 import httpx
+
+RETRY_STATUSES = (502, 503, 504)  # overload, a replica being replaced, a proxy timeout: worth another try
+MAX_BACKOFF_S = 30.0
 
 
 class JudgeAPIError(RuntimeError):
@@ -46,21 +52,57 @@ def _result(response: httpx.Response) -> dict:
         raise JudgeAPIError(response.status_code, response.text) from None
 
 
+def backoff_delay(attempt: int, base_s: float, response: Optional[httpx.Response], rng: random.Random) -> float:
+    """Seconds before retry `attempt` (0-based): the server's Retry-After when it gives one, else exponential
+    backoff with jitter (so a crowd of clients does not come back at the same instant); capped."""
+    if response is not None:
+        after = response.headers.get("retry-after", "")
+        if after.replace(".", "", 1).isdigit():
+            return min(float(after), MAX_BACKOFF_S)
+    return min(base_s * (2 ** attempt) * (0.5 + rng.random()), MAX_BACKOFF_S)
+
+
+def _retryable(response: Optional[httpx.Response], error: Optional[Exception]) -> bool:
+    if error is not None:
+        return isinstance(error, httpx.TransportError)  # connection refused/reset, timeouts
+    return response is not None and response.status_code in RETRY_STATUSES
+
+
 class JudgeClient:
-    def __init__(self, base_url: str = "http://127.0.0.1:8000", token: Optional[str] = None, timeout: float = 120.0):
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        self.http = httpx.Client(base_url=base_url.rstrip("/"), headers=headers, timeout=timeout)
+    """`retries`: how many times a request is tried again after a 502/503/504 or a connection error, with
+    backoff (`backoff_s` doubling, or the server's Retry-After); other errors are raised at once."""
+
+    def __init__(self, base_url: str = "http://127.0.0.1:8000", token: Optional[str] = None, timeout: float = 120.0,
+                 retries: int = 3, backoff_s: float = 0.5, transport: Optional[httpx.BaseTransport] = None):
+        headers = {"Authorization": f"Bearer {token.strip()}"} if token else {}
+        self.http = httpx.Client(base_url=base_url.rstrip("/"), headers=headers, timeout=timeout,
+                                 transport=transport)
+        self.retries, self.backoff_s, self._rng = retries, backoff_s, random.Random()
+
+    def _request(self, method: str, path: str, body: Optional[dict] = None) -> dict:
+        for attempt in range(self.retries + 1):
+            response, error = None, None
+            try:
+                response = self.http.request(method, path, json=body)
+            except httpx.HTTPError as exc:
+                error = exc
+            if attempt < self.retries and _retryable(response, error):
+                time.sleep(backoff_delay(attempt, self.backoff_s, response, self._rng))
+                continue
+            if error is not None:
+                raise error
+            return _result(response)
+        raise AssertionError("unreachable")
 
     def judge(self, question: str, answer_a: str, answer_b: str, reference: Optional[str] = None,
               mode: str = "single", samples: Optional[int] = None) -> dict:
-        return _result(self.http.post("/v1/judge", json=_judge_body(question, answer_a, answer_b, reference, mode,
-                                                                   samples)))
+        return self._request("POST", "/v1/judge", _judge_body(question, answer_a, answer_b, reference, mode, samples))
 
     def grade(self, question: str, answer: str, reference: Optional[str] = None) -> dict:
-        return _result(self.http.post("/v1/grade", json=_grade_body(question, answer, reference)))
+        return self._request("POST", "/v1/grade", _grade_body(question, answer, reference))
 
     def models(self) -> list[dict]:
-        return _result(self.http.get("/v1/models"))["data"]
+        return self._request("GET", "/v1/models")["data"]
 
     def healthy(self) -> bool:
         try:
@@ -79,22 +121,41 @@ class JudgeClient:
 
 
 class AsyncJudgeClient:
+    """The async twin of JudgeClient, with the same bounded retries."""
+
     def __init__(self, base_url: str = "http://127.0.0.1:8000", token: Optional[str] = None, timeout: float = 120.0,
-                 max_connections: int = 64):
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
+                 max_connections: int = 64, retries: int = 3, backoff_s: float = 0.5,
+                 transport: Optional[httpx.AsyncBaseTransport] = None):
+        headers = {"Authorization": f"Bearer {token.strip()}"} if token else {}
         self.http = httpx.AsyncClient(base_url=base_url.rstrip("/"), headers=headers, timeout=timeout,
-                                      limits=httpx.Limits(max_connections=max_connections))
+                                      limits=httpx.Limits(max_connections=max_connections), transport=transport)
+        self.retries, self.backoff_s, self._rng = retries, backoff_s, random.Random()
+
+    async def _request(self, method: str, path: str, body: Optional[dict] = None) -> dict:
+        for attempt in range(self.retries + 1):
+            response, error = None, None
+            try:
+                response = await self.http.request(method, path, json=body)
+            except httpx.HTTPError as exc:
+                error = exc
+            if attempt < self.retries and _retryable(response, error):
+                await asyncio.sleep(backoff_delay(attempt, self.backoff_s, response, self._rng))
+                continue
+            if error is not None:
+                raise error
+            return _result(response)
+        raise AssertionError("unreachable")
 
     async def judge(self, question: str, answer_a: str, answer_b: str, reference: Optional[str] = None,
                     mode: str = "single", samples: Optional[int] = None) -> dict:
-        return _result(await self.http.post("/v1/judge", json=_judge_body(question, answer_a, answer_b, reference,
-                                                                         mode, samples)))
+        return await self._request("POST", "/v1/judge",
+                                   _judge_body(question, answer_a, answer_b, reference, mode, samples))
 
     async def grade(self, question: str, answer: str, reference: Optional[str] = None) -> dict:
-        return _result(await self.http.post("/v1/grade", json=_grade_body(question, answer, reference)))
+        return await self._request("POST", "/v1/grade", _grade_body(question, answer, reference))
 
     async def models(self) -> list[dict]:
-        return _result(await self.http.get("/v1/models"))["data"]
+        return (await self._request("GET", "/v1/models"))["data"]
 
     async def healthy(self) -> bool:
         try:

