@@ -230,6 +230,7 @@ class ServeSettings:
     auth_token_env: str = "JUDGE_RAY_API_TOKEN"  # when this variable is set, every route but /healthz needs it
     allow_anonymous: bool = False  # serve without a token on a non-loopback host (refused otherwise)
     max_body_bytes: int = 262144  # request bodies over this are a 413, refused while reading, before parsing
+    unhealthy_after: int = 3  # engine failures in a row after which the health check fails (replica replaced)
     openai: bool = False  # also serve OpenAI-compatible routes through ray.serve.llm (needs vLLM)
     openai_route_prefix: str = "/openai"  # where the OpenAI-compatible routes are mounted
     working_dir: Optional[str] = None  # runtime_env working_dir (a zip URI) in the generated Serve config
@@ -245,6 +246,8 @@ class DeploymentSettings:
     initial_replicas: Optional[int] = None  # replicas at start; null = min_replicas
     target_ongoing_requests: float = 4.0  # requests per replica the autoscaler aims for
     max_ongoing_requests: int = 32  # at least max_batch_size, or batches are capped by it
+    max_queued_requests: int = 128  # requests waiting per caller beyond that; more are a 503 (bounded queue)
+    queue_full_retry_after_s: int = 1  # the Retry-After of that 503
     num_cpus: float = 1.0  # CPUs per replica
     num_gpus: float = 0.0  # GPUs per replica
 
@@ -376,7 +379,8 @@ def _check_serve(cfg: ServeConfig) -> None:
     for key, value in (("serve.max_batch_size", s.max_batch_size), ("serve.max_input_tokens", s.max_input_tokens),
                        ("serve.max_samples", s.max_samples), ("serve.vote_samples", s.vote_samples),
                        ("serve.max_tokens", s.max_tokens), ("deployment.max_ongoing_requests", d.max_ongoing_requests),
-                       ("serve.max_body_bytes", s.max_body_bytes)):
+                       ("serve.max_body_bytes", s.max_body_bytes), ("serve.unhealthy_after", s.unhealthy_after),
+                       ("deployment.max_queued_requests", d.max_queued_requests)):
         if value < 1:
             problems.append(f"{key}={value} must be at least 1")
     if s.vote_samples > s.max_samples:

@@ -103,13 +103,25 @@ async def _require_token(request: Request, call_next):
 
 
 class HTTPError(Exception):
-    def __init__(self, status: int, error: str, field: Optional[str] = None):
-        self.status, self.error, self.field = status, error, field
+    def __init__(self, status: int, error: str, field: Optional[str] = None, headers: Optional[dict] = None):
+        self.status, self.error, self.field, self.headers = status, error, field, headers
 
 
 @api.exception_handler(HTTPError)
 async def _http_error(_: Request, exc: HTTPError) -> JSONResponse:
-    return JSONResponse(ErrorBody(error=exc.error, field=exc.field).model_dump(), status_code=exc.status)
+    return JSONResponse(ErrorBody(error=exc.error, field=exc.field).model_dump(), status_code=exc.status,
+                        headers=exc.headers)
+
+
+ENGINE_RETRY_AFTER_S = "1"
+
+
+def _answer(out: dict) -> dict:
+    """A batch answer, or the engine's failure as a 503 the client may retry."""
+    if "engine_error" in out:
+        raise HTTPError(503, f"the judge engine failed on this request's batch ({out['engine_error']}); retry",
+                        headers={"Retry-After": ENGINE_RETRY_AFTER_S})
+    return out
 
 
 @api.exception_handler(RequestValidationError)
@@ -140,6 +152,7 @@ class JudgeDeployment:
 
         from judge_ray.engines.factory import engine_options, make_engine
         from judge_ray.evaluation.runner import judge_format
+        from judge_ray.serving.health import EngineHealth
         from judge_ray.serving.model_source import served_model
         from judge_ray.serving.service import JudgeService
 
@@ -151,6 +164,7 @@ class JudgeDeployment:
         engine = make_engine(cfg.engine, path, **engine_options(cfg.vllm, cfg.ray, 0))
         self.service = JudgeService(engine, self.model_name, fmt, cfg.serve)
         self.card = ModelCard(id=self.model_name, format=fmt, engine=engine.name, source=path)
+        self.health = EngineHealth(cfg.serve.unhealthy_after)
         # The token: the replica's own environment (a Kubernetes secret in the pod), else the digest the
         # launcher passed; either way only a digest is kept, and the value never enters the Serve config.
         token = os.environ.get(cfg.serve.auth_token_env, "").strip()
@@ -174,11 +188,11 @@ class JudgeDeployment:
                                  f"(longest field: {over[1]})", over[1])
 
     # ---- batched engine work ----
-    @staticmethod
-    async def _timed(work, requests: list[dict]) -> list[dict]:
-        """Run a batch in a worker thread (health stays responsive) and stamp each answer with its timing."""
+    async def _timed(self, work, requests: list[dict]) -> list[dict]:
+        """Run a batch in a worker thread (health stays responsive) and stamp each answer with its timing; an
+        engine error fails only this batch's requests."""
         started = time.time()
-        answers = await asyncio.to_thread(work, requests)
+        answers = await asyncio.to_thread(self.health.run, work, requests)
         ms = 1000 * (time.time() - started)
         return [{**a, "judge_ms": ms, "batch_size": len(requests)} for a in answers]
 
@@ -196,6 +210,11 @@ class JudgeDeployment:
         return {"queue_ms": max(0.0, total - out["judge_ms"]), "judge_ms": out["judge_ms"],
                 "batch_size": out["batch_size"]}
 
+    def check_health(self) -> None:
+        """Serve's periodic replica health check: fails once the engine has failed `serve.unhealthy_after`
+        batches in a row, so Serve replaces this replica."""
+        self.health.check()
+
     # ---- routes ----
     @api.get("/healthz")
     async def healthz(self) -> dict:
@@ -206,7 +225,8 @@ class JudgeDeployment:
         return {"object": "list", "data": [self.card.model_dump()]}
 
     @api.post("/v1/judge", response_model=JudgeResponse,
-              responses={401: {"model": ErrorBody}, 413: {"model": ErrorBody}, 422: {"model": ErrorBody}})
+              responses={401: {"model": ErrorBody}, 413: {"model": ErrorBody}, 422: {"model": ErrorBody},
+                         503: {"model": ErrorBody}})
     async def judge(self, body: JudgeRequest) -> JudgeResponse:
         if body.mode != "vote" and body.samples not in (None, 1):
             raise HTTPError(422, "samples: only mode=vote takes several samples", "samples")
@@ -215,17 +235,18 @@ class JudgeDeployment:
         self._check_size({"question": body.question, "answer_a": body.answer_a, "answer_b": body.answer_b,
                           "reference": body.reference})
         arrived = time.time()
-        out = await self._judge_batch(body.model_dump())
+        out = _answer(await self._judge_batch(body.model_dump()))
         return JudgeResponse(winner=out["winner"], confidence=out["confidence"], orders_agree=out["orders_agree"],
                              explanation=out["explanation"], mode=body.mode, samples=out["samples"],
                              model=self.model_name, timings=self._timings(arrived, out))
 
     @api.post("/v1/grade", response_model=GradeResponse,
-              responses={401: {"model": ErrorBody}, 413: {"model": ErrorBody}, 422: {"model": ErrorBody}})
+              responses={401: {"model": ErrorBody}, 413: {"model": ErrorBody}, 422: {"model": ErrorBody},
+                         503: {"model": ErrorBody}})
     async def grade(self, body: GradeRequest) -> GradeResponse:
         self._check_size({"question": body.question, "answer": body.answer, "reference": body.reference})
         arrived = time.time()
-        out = await self._grade_batch(body.model_dump())
+        out = _answer(await self._grade_batch(body.model_dump()))
         return GradeResponse(score=out["score"], confidence=out["confidence"], explanation=out["explanation"],
                              model=self.model_name, timings=self._timings(arrived, out))
 
@@ -238,6 +259,9 @@ def deployment_options(cfg: Any) -> dict:
     if d.initial_replicas is not None:
         autoscaling["initial_replicas"] = d.initial_replicas
     return {"autoscaling_config": autoscaling, "max_ongoing_requests": d.max_ongoing_requests,
+            "max_queued_requests": d.max_queued_requests,
+            # a full queue answers 503 with Retry-After (the clients back off and retry)
+            "backpressure_config": {"status_code": 503, "retry_after_s": float(d.queue_full_retry_after_s)},
             "ray_actor_options": {"num_cpus": d.num_cpus, "num_gpus": d.num_gpus}}
 
 

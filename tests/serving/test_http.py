@@ -144,3 +144,27 @@ def test_served_docs_need_the_token_and_oversized_bodies_are_413(url, http):
                   headers={"Content-Type": "application/json"})
     assert r.status_code == 413 and "serve.max_body_bytes" in r.json()["error"]
     assert http.post("/v1/judge", json=PAIR).status_code == 200  # the replica goes on serving
+
+
+def test_a_full_queue_answers_503_with_retry_after(ray_cluster, tiny_model, url):
+    """One request at a time and one waiting: a burst gets 503 + Retry-After for the rest, never a 500; the
+    retrying client gets through."""
+    from ray import serve
+
+    from judge_ray.serving.app import build_app
+
+    cfg = load_config(None, ["model=tiny", "engine=transformers", "serve.batching=false", "serve.max_tokens=24",
+                             "deployment.max_replicas=1", "deployment.num_cpus=1",
+                             "deployment.max_ongoing_requests=1", "deployment.max_queued_requests=1"], ServeConfig)
+    serve.run(build_app(cfg), name="tight", route_prefix="/tight")
+    try:
+        with ThreadPoolExecutor(12) as pool:
+            responses = list(pool.map(lambda _: httpx.post(f"{url}/tight/v1/judge", json=PAIR, timeout=120),
+                                      range(12)))
+        codes = sorted(r.status_code for r in responses)
+        assert set(codes) <= {200, 503} and codes.count(200) >= 1 and codes.count(503) >= 1, codes
+        assert all(r.headers.get("retry-after") == "1" for r in responses if r.status_code == 503)
+        with JudgeClient(f"{url}/tight", retries=8, backoff_s=0.2) as client:
+            assert client.judge(**PAIR)["winner"] in ("A", "B")
+    finally:
+        serve.delete("tight")
