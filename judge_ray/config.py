@@ -231,6 +231,7 @@ class ServeSettings:
     allow_anonymous: bool = False  # serve without a token on a non-loopback host (refused otherwise)
     max_body_bytes: int = 262144  # request bodies over this are a 413, refused while reading, before parsing
     unhealthy_after: int = 3  # engine failures in a row after which the health check fails (replica replaced)
+    request_timeout_s: float = 300.0  # a request not answered by then is a 504 (queueing included)
     openai: bool = False  # also serve OpenAI-compatible routes through ray.serve.llm (needs vLLM)
     openai_route_prefix: str = "/openai"  # where the OpenAI-compatible routes are mounted
     working_dir: Optional[str] = None  # runtime_env working_dir (a zip URI) in the generated Serve config
@@ -385,6 +386,8 @@ def _check_serve(cfg: ServeConfig) -> None:
             problems.append(f"{key}={value} must be at least 1")
     if s.vote_samples > s.max_samples:
         problems.append("serve.vote_samples must be <= serve.max_samples")
+    if s.request_timeout_s <= 0:
+        problems.append("serve.request_timeout_s must be > 0")
     if d.target_ongoing_requests <= 0 or d.num_cpus < 0 or d.num_gpus < 0:
         problems.append("deployment.target_ongoing_requests must be > 0 and num_cpus/num_gpus >= 0")
     if not s.route_prefix.startswith("/") or not s.openai_route_prefix.startswith("/"):

@@ -218,8 +218,13 @@ def _judgelm(row: int, obj: dict, _: dict) -> dict:
 
 def _mtbench(row: int, obj: dict, opts: dict) -> Optional[dict]:
     turn = opts["turn"]
-    if obj.get("turn") is not None and str(obj["turn"]).strip() != str(turn):
-        return None
+    if obj.get("turn") is not None:
+        try:
+            row_turn = int(float(str(obj["turn"]).strip()))  # 2, "2" and 2.0 alike
+        except ValueError:
+            raise RowProblem(f"field 'turn' is {obj['turn']!r}; expected a turn number") from None
+        if row_turn != turn:
+            return None
     label = winner_label(obj)
     sides = {}
     for side in ("a", "b"):

@@ -116,6 +116,16 @@ async def _http_error(_: Request, exc: HTTPError) -> JSONResponse:
 ENGINE_RETRY_AFTER_S = "1"
 
 
+async def within(seconds: float, work) -> dict:
+    """The batch's answer for this request, or a 504 once `serve.request_timeout_s` has passed: a hung engine
+    must not hold a caller forever (the batch itself finishes or fails on its own; its health is tracked)."""
+    try:
+        return await asyncio.wait_for(work, timeout=seconds)
+    except asyncio.TimeoutError:
+        raise HTTPError(504, f"the judge did not answer within {seconds:g}s (serve.request_timeout_s); retry later",
+                        headers={"Retry-After": ENGINE_RETRY_AFTER_S}) from None
+
+
 def _answer(out: dict) -> dict:
     """A batch answer, or the engine's failure as a 503 the client may retry."""
     if "engine_error" in out:
@@ -226,7 +236,7 @@ class JudgeDeployment:
 
     @api.post("/v1/judge", response_model=JudgeResponse,
               responses={401: {"model": ErrorBody}, 413: {"model": ErrorBody}, 422: {"model": ErrorBody},
-                         503: {"model": ErrorBody}})
+                         503: {"model": ErrorBody}, 504: {"model": ErrorBody}})
     async def judge(self, body: JudgeRequest) -> JudgeResponse:
         if body.mode != "vote" and body.samples not in (None, 1):
             raise HTTPError(422, "samples: only mode=vote takes several samples", "samples")
@@ -235,18 +245,18 @@ class JudgeDeployment:
         self._check_size({"question": body.question, "answer_a": body.answer_a, "answer_b": body.answer_b,
                           "reference": body.reference})
         arrived = time.time()
-        out = _answer(await self._judge_batch(body.model_dump()))
+        out = _answer(await within(self.cfg.serve.request_timeout_s, self._judge_batch(body.model_dump())))
         return JudgeResponse(winner=out["winner"], confidence=out["confidence"], orders_agree=out["orders_agree"],
                              explanation=out["explanation"], mode=body.mode, samples=out["samples"],
                              model=self.model_name, timings=self._timings(arrived, out))
 
     @api.post("/v1/grade", response_model=GradeResponse,
               responses={401: {"model": ErrorBody}, 413: {"model": ErrorBody}, 422: {"model": ErrorBody},
-                         503: {"model": ErrorBody}})
+                         503: {"model": ErrorBody}, 504: {"model": ErrorBody}})
     async def grade(self, body: GradeRequest) -> GradeResponse:
         self._check_size({"question": body.question, "answer": body.answer, "reference": body.reference})
         arrived = time.time()
-        out = _answer(await self._grade_batch(body.model_dump()))
+        out = _answer(await within(self.cfg.serve.request_timeout_s, self._grade_batch(body.model_dump())))
         return GradeResponse(score=out["score"], confidence=out["confidence"], explanation=out["explanation"],
                              model=self.model_name, timings=self._timings(arrived, out))
 

@@ -159,3 +159,12 @@ def test_published_quirks_become_text():
 def test_limit_counts_usable_examples(tmp_path):
     bench = read_benchmark(f"{PUB}/llmbar.json", limit=3)
     assert len(bench.items) == 3 and len(bench.skipped) == 1
+
+
+def test_mtbench_turn_may_be_published_as_text_or_float(tmp_path):
+    conv = [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]
+    rows = [{"model_a": "x", "model_b": "y", "winner": "model_a", "turn": t, "conversation_a": conv,
+             "conversation_b": conv} for t in (1, "1", 1.0, 2, "two")]
+    (tmp_path / "m.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    bench = read_benchmark(str(tmp_path / "m.jsonl"), turn=1)
+    assert len(bench.items) == 3 and [s["row"] for s in bench.skipped] == [5]
