@@ -68,6 +68,25 @@ def _retryable(response: Optional[httpx.Response], error: Optional[Exception]) -
     return response is not None and response.status_code in RETRY_STATUSES
 
 
+class _Retries:
+    """The retry policy both clients share: whether and how long to wait before trying a request again."""
+
+    def __init__(self, retries: int, backoff_s: float):
+        self.retries, self.backoff_s, self._rng = retries, backoff_s, random.Random()
+
+    def delay(self, attempt: int, response: Optional[httpx.Response], error: Optional[Exception]) -> Optional[float]:
+        """Seconds to wait before another try, or None: give the answer (or raise the error) now."""
+        if attempt < self.retries and _retryable(response, error):
+            return backoff_delay(attempt, self.backoff_s, response, self._rng)
+        return None
+
+    @staticmethod
+    def outcome(response: Optional[httpx.Response], error: Optional[Exception]) -> dict:
+        if error is not None:
+            raise error
+        return _result(response)
+
+
 class JudgeClient:
     """`retries`: how many times a request is tried again after a 502/503/504 or a connection error, with
     backoff (`backoff_s` doubling, or the server's Retry-After); other errors are raised at once."""
@@ -77,22 +96,21 @@ class JudgeClient:
         headers = {"Authorization": f"Bearer {token.strip()}"} if token else {}
         self.http = httpx.Client(base_url=base_url.rstrip("/"), headers=headers, timeout=timeout,
                                  transport=transport)
-        self.retries, self.backoff_s, self._rng = retries, backoff_s, random.Random()
+        self.policy = _Retries(retries, backoff_s)
 
     def _request(self, method: str, path: str, body: Optional[dict] = None) -> dict:
-        for attempt in range(self.retries + 1):
+        attempt = 0
+        while True:
             response, error = None, None
             try:
                 response = self.http.request(method, path, json=body)
             except httpx.HTTPError as exc:
                 error = exc
-            if attempt < self.retries and _retryable(response, error):
-                time.sleep(backoff_delay(attempt, self.backoff_s, response, self._rng))
-                continue
-            if error is not None:
-                raise error
-            return _result(response)
-        raise AssertionError("unreachable")
+            wait = self.policy.delay(attempt, response, error)
+            if wait is None:
+                return self.policy.outcome(response, error)
+            time.sleep(wait)
+            attempt += 1
 
     def judge(self, question: str, answer_a: str, answer_b: str, reference: Optional[str] = None,
               mode: str = "single", samples: Optional[int] = None) -> dict:
@@ -129,22 +147,21 @@ class AsyncJudgeClient:
         headers = {"Authorization": f"Bearer {token.strip()}"} if token else {}
         self.http = httpx.AsyncClient(base_url=base_url.rstrip("/"), headers=headers, timeout=timeout,
                                       limits=httpx.Limits(max_connections=max_connections), transport=transport)
-        self.retries, self.backoff_s, self._rng = retries, backoff_s, random.Random()
+        self.policy = _Retries(retries, backoff_s)
 
     async def _request(self, method: str, path: str, body: Optional[dict] = None) -> dict:
-        for attempt in range(self.retries + 1):
+        attempt = 0
+        while True:
             response, error = None, None
             try:
                 response = await self.http.request(method, path, json=body)
             except httpx.HTTPError as exc:
                 error = exc
-            if attempt < self.retries and _retryable(response, error):
-                await asyncio.sleep(backoff_delay(attempt, self.backoff_s, response, self._rng))
-                continue
-            if error is not None:
-                raise error
-            return _result(response)
-        raise AssertionError("unreachable")
+            wait = self.policy.delay(attempt, response, error)
+            if wait is None:
+                return self.policy.outcome(response, error)
+            await asyncio.sleep(wait)
+            attempt += 1
 
     async def judge(self, question: str, answer_a: str, answer_b: str, reference: Optional[str] = None,
                     mode: str = "single", samples: Optional[int] = None) -> dict:

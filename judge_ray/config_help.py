@@ -46,9 +46,9 @@ def schema_keys(schema: type, values: Any = None, prefix: str = "") -> list[tupl
 
 
 def sections(schema: type, prefix: str = "") -> list[tuple[str, str]]:
-    out = []
+    out, defaults = [], schema()
     for f in dataclasses.fields(schema):
-        value = getattr(schema(), f.name)
+        value = getattr(defaults, f.name)
         if dataclasses.is_dataclass(value):
             out.append((f"{prefix}{f.name}", _section_doc(type(value))))
             out += sections(type(value), f"{prefix}{f.name}.")

@@ -303,11 +303,7 @@ LAYOUT_NAMES = tuple(READERS)
 
 def _reason(exc: InputError, row: int) -> str:
     """Helpers shared with training raise `<src>:<row>: reason`; keep the reason."""
-    message = str(exc)
-    for prefix in (f":{row}: ",):
-        if prefix in message:
-            return message.split(prefix, 1)[1]
-    return message
+    return str(exc).split(f":{row}: ", 1)[-1]
 
 
 def read_benchmark(source: str, layout: str = "auto", split: Optional[str] = None, limit: Optional[int] = None,
