@@ -63,9 +63,15 @@ def backoff_delay(attempt: int, base_s: float, response: Optional[httpx.Response
 
 
 def _retryable(response: Optional[httpx.Response], error: Optional[Exception]) -> bool:
+    """Judgments are reads, safe to ask again. Besides 502/503/504 and connection errors, a 500 that is not
+    the judge's own JSON error is retried: it is what Ray Serve's proxy answers when the replica holding the
+    request died under it (the judge itself answers every error it knows as JSON)."""
     if error is not None:
         return isinstance(error, httpx.TransportError)  # connection refused/reset, timeouts
-    return response is not None and response.status_code in RETRY_STATUSES
+    if response is None:
+        return False
+    replica_died = response.status_code == 500 and "json" not in response.headers.get("content-type", "")
+    return response.status_code in RETRY_STATUSES or replica_died
 
 
 class _Retries:

@@ -234,6 +234,9 @@ class ServeSettings:
     request_timeout_s: float = 300.0  # a request not answered by then is a 504 (queueing included)
     openai: bool = False  # also serve OpenAI-compatible routes through ray.serve.llm (needs vLLM)
     openai_route_prefix: str = "/openai"  # where the OpenAI-compatible routes are mounted
+    openai_max_tokens: int = 512  # most tokens an OpenAI-route request may generate (its default when unset)
+    openai_max_n: int = 4  # most choices (`n`) an OpenAI-route request may ask for
+    openai_max_prompt_chars: int = 32768  # longest prompt on the OpenAI routes, in characters (token ids: ids)
     working_dir: Optional[str] = None  # runtime_env working_dir (a zip URI) in the generated Serve config
     pip: list[str] = field(default_factory=list)  # runtime_env pip packages in the generated Serve config
 
@@ -251,6 +254,8 @@ class DeploymentSettings:
     queue_full_retry_after_s: int = 1  # the Retry-After of that 503
     num_cpus: float = 1.0  # CPUs per replica
     num_gpus: float = 0.0  # GPUs per replica
+    health_check_period_s: float = 10.0  # how often Serve calls a replica's check_health
+    health_check_timeout_s: float = 30.0  # a health check not answered by then fails the replica
 
 
 @dataclass
@@ -381,13 +386,17 @@ def _check_serve(cfg: ServeConfig) -> None:
                        ("serve.max_samples", s.max_samples), ("serve.vote_samples", s.vote_samples),
                        ("serve.max_tokens", s.max_tokens), ("deployment.max_ongoing_requests", d.max_ongoing_requests),
                        ("serve.max_body_bytes", s.max_body_bytes), ("serve.unhealthy_after", s.unhealthy_after),
-                       ("deployment.max_queued_requests", d.max_queued_requests)):
+                       ("deployment.max_queued_requests", d.max_queued_requests),
+                       ("serve.openai_max_tokens", s.openai_max_tokens), ("serve.openai_max_n", s.openai_max_n),
+                       ("serve.openai_max_prompt_chars", s.openai_max_prompt_chars)):
         if value < 1:
             problems.append(f"{key}={value} must be at least 1")
     if s.vote_samples > s.max_samples:
         problems.append("serve.vote_samples must be <= serve.max_samples")
     if s.request_timeout_s <= 0:
         problems.append("serve.request_timeout_s must be > 0")
+    if d.health_check_period_s <= 0 or d.health_check_timeout_s <= 0:
+        problems.append("deployment.health_check_period_s and health_check_timeout_s must be > 0")
     if d.target_ongoing_requests <= 0 or d.num_cpus < 0 or d.num_gpus < 0:
         problems.append("deployment.target_ongoing_requests must be > 0 and num_cpus/num_gpus >= 0")
     if not s.route_prefix.startswith("/") or not s.openai_route_prefix.startswith("/"):

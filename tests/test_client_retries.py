@@ -22,6 +22,8 @@ def script(*steps):
             raise step
         if step == 200:
             return httpx.Response(200, json=OK)
+        if step == "died":  # Ray Serve's proxy when the replica holding the request died: plain text
+            return httpx.Response(500, text="Internal Server Error")
         headers = {"Retry-After": "0"} if step == 503 else {}
         return httpx.Response(step, json={"error": f"status {step}"}, headers=headers)
 
@@ -49,6 +51,15 @@ def test_retries_are_bounded_and_the_last_error_is_raised():
     with pytest.raises(httpx.ConnectError):
         c.grade("q", "a")
     assert len(calls) == 2
+
+
+def test_a_replica_dying_under_the_request_is_retried_but_a_judge_error_is_not():
+    c, calls = client("died", 200)
+    assert c.judge("q", "a", "b") == OK and len(calls) == 2
+    c, calls = client(500, 200)  # the judge's own JSON 500: raised at once
+    with pytest.raises(JudgeAPIError) as err:
+        c.judge("q", "a", "b")
+    assert err.value.status == 500 and len(calls) == 1
 
 
 def test_client_errors_are_not_retried():

@@ -1,5 +1,5 @@
 """The Ray Serve application: a FastAPI ingress over one judge deployment (autoscaled replicas, each with
-its own engine), plus, when asked and vLLM is installed, ray.serve.llm's OpenAI-compatible app.
+its own engine). The OpenAI-compatible routes are a second app (`serving/openai_app.py`) behind the same guards.
 
     build_app(cfg)          -> the judge Application (serve.run / jobs/serve.py)
     app_builder(args)       -> the same from a plain dict: the `import_path` of the generated Serve config
@@ -7,10 +7,6 @@ its own engine), plus, when asked and vLLM is installed, ray.serve.llm's OpenAI-
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
-import json
-import os
 import time
 from typing import Any, Optional
 
@@ -19,87 +15,19 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from ray import serve
 
+from judge_ray.serving.guards import activate, guard, token_digest
 from judge_ray.serving.schemas import (ErrorBody, GradeRequest, GradeResponse, JudgeRequest, JudgeResponse,
                                        ModelCard)
 
 api = FastAPI(title="judge_ray judge", version="1",
               description="Pairwise judgments (single, swap, vote) and single-answer grades from a trained judge.")
-OPEN_ROUTES = {"/healthz"}  # with a token set, the docs and the schema need it too
-
-# Per-replica settings the middlewares read. Kept in the process environment, not module globals: Serve ships
-# the deployment class by value, so the class and these middlewares would each see their own copy of a global.
-ACTIVE_TOKEN_SHA256 = "_JUDGE_RAY_TOKEN_SHA256"  # the digest only: the token itself is never stored here
-MAX_BODY_BYTES = "_JUDGE_RAY_MAX_BODY_BYTES"
-DEFAULT_MAX_BODY = 262144
 
 
-def token_digest(token: str) -> str:
-    """SHA-256 of a token with surrounding whitespace removed (a secret file's trailing newline still works)."""
-    return hashlib.sha256(token.strip().encode()).hexdigest()
+def _error_body(message: str, status: int) -> dict:
+    return ErrorBody(error=message).model_dump()
 
 
-async def _reply(send, status: int, error: str) -> None:
-    body = json.dumps(ErrorBody(error=error).model_dump()).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
-    await send({"type": "http.response.body", "body": body})
-
-
-class BodyLimit:
-    """Refuses a request body over the replica's byte cap while reading it, before anything parses or
-    tokenises it: a declared Content-Length over the cap is a 413 at once; a chunked body is counted as it
-    arrives and refused the moment it passes the cap (at most the cap is ever held in memory)."""
-
-    def __init__(self, app):
-        self.app = app
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
-            return await self.app(scope, receive, send)
-        limit = int(os.environ.get(MAX_BODY_BYTES) or DEFAULT_MAX_BODY)
-        too_large = f"the request body is over {limit} bytes (serve.max_body_bytes)"
-        declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > limit):
-            return await _reply(send, 413, too_large)
-        chunks, size = [], 0
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":
-                return  # the client went away
-            size += len(message.get("body", b""))
-            if size > limit:
-                return await _reply(send, 413, too_large)
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body"):
-                break
-        body, replayed = b"".join(chunks), False
-
-        async def replay():
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
-        return await self.app(scope, replay, send)
-
-
-api.add_middleware(BodyLimit)  # added first, so the token check below runs before any body is read
-
-
-@api.middleware("http")
-async def _require_token(request: Request, call_next):
-    """Every route but health needs `Authorization: Bearer <token>` when a token is set (the API docs too);
-    checked before the body is read, so an anonymous caller learns nothing about the schema."""
-    expected = os.environ.get(ACTIVE_TOKEN_SHA256) or None
-    path, root = request.url.path, request.scope.get("root_path", "")
-    path = path[len(root):] if root and path.startswith(root) else path  # under a route prefix
-    if expected is not None and path not in OPEN_ROUTES:
-        scheme, _, given = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(token_digest(given), expected):
-            return JSONResponse(ErrorBody(error="missing or wrong bearer token (Authorization: Bearer <token>)")
-                                .model_dump(), status_code=401)
-    return await call_next(request)
+guard(api, open_paths=("/healthz",), error=_error_body)  # with a token set, the docs and the schema need it too
 
 
 class HTTPError(Exception):
@@ -175,15 +103,7 @@ class JudgeDeployment:
         self.service = JudgeService(engine, self.model_name, fmt, cfg.serve)
         self.card = ModelCard(id=self.model_name, format=fmt, engine=engine.name, source=path)
         self.health = EngineHealth(cfg.serve.unhealthy_after)
-        # The token: the replica's own environment (a Kubernetes secret in the pod), else the digest the
-        # launcher passed; either way only a digest is kept, and the value never enters the Serve config.
-        token = os.environ.get(cfg.serve.auth_token_env, "").strip()
-        digest = token_digest(token) if token else token_sha256
-        if digest:
-            os.environ[ACTIVE_TOKEN_SHA256] = digest
-        else:
-            os.environ.pop(ACTIVE_TOKEN_SHA256, None)
-        os.environ[MAX_BODY_BYTES] = str(cfg.serve.max_body_bytes)
+        activate(cfg.serve, token_sha256)
         size = cfg.serve.max_batch_size if cfg.serve.batching else 1
         self._judge_batch.set_max_batch_size(size)
         self._grade_batch.set_max_batch_size(size)
@@ -272,6 +192,7 @@ def deployment_options(cfg: Any) -> dict:
             "max_queued_requests": d.max_queued_requests,
             # a full queue answers 503 with Retry-After (the clients back off and retry)
             "backpressure_config": {"status_code": 503, "retry_after_s": float(d.queue_full_retry_after_s)},
+            "health_check_period_s": d.health_check_period_s, "health_check_timeout_s": d.health_check_timeout_s,
             "ray_actor_options": {"num_cpus": d.num_cpus, "num_gpus": d.num_gpus}}
 
 
@@ -292,42 +213,3 @@ def build_app(cfg: Any, token: Optional[str] = None):
 def app_builder(args: dict):
     """`import_path: judge_ray.serving.app:app_builder` with the config as `args` (serve deploy, RayService)."""
     return build_app(_decode_settings(args))
-
-
-def build_openai(cfg: Any):
-    """ray.serve.llm's OpenAI-compatible app on the same model (vLLM), or None when vLLM can't run here."""
-    from judge_ray.engines.factory import vllm_available
-    from judge_ray.serving.model_source import served_model
-
-    if not vllm_available():
-        return None
-    from ray.serve.llm import LLMConfig, build_openai_app
-
-    path, name = served_model(cfg.model)
-    d, v = cfg.deployment, cfg.vllm
-    engine_kwargs = {"dtype": "float32" if v.dtype == "auto" and not d.num_gpus else v.dtype,
-                     "max_model_len": v.max_model_len, "enforce_eager": v.enforce_eager}
-    if d.num_gpus:
-        engine_kwargs["gpu_memory_utilization"] = v.gpu_memory_utilization
-        engine_kwargs["tensor_parallel_size"] = v.tensor_parallel_size
-    else:
-        # On the CPU backend this fraction is of host memory and must be free at start (vLLM checks); the
-        # KV cache is sized by VLLM_CPU_KVCACHE_SPACE instead.
-        engine_kwargs["gpu_memory_utilization"] = 0.3
-    llm = LLMConfig(model_loading_config={"model_id": name.replace("/", "-"), "model_source": path},
-                    engine_kwargs=engine_kwargs,
-                    runtime_env={"env_vars": {"VLLM_CPU_KVCACHE_SPACE": str(v.cpu_kvcache_gib)}},
-                    placement_group_config={"bundles": [{"CPU": 1, **({"GPU": 1} if d.num_gpus else {})}]},
-                    deployment_config={"autoscaling_config": deployment_options(cfg)["autoscaling_config"],
-                                       "ray_actor_options": {"num_cpus": 1}})
-    return build_openai_app({"llm_configs": [llm]})
-
-
-def openai_builder(args: dict):
-    """`import_path` of the OpenAI-compatible app in the generated Serve config (resolved on the cluster)."""
-    from judge_ray.errors import UserError
-
-    app = build_openai(_decode_settings(args))
-    if app is None:
-        raise UserError("serve.openai=true needs vLLM on the replicas")
-    return app

@@ -57,7 +57,7 @@ def start(cfg: Any, block: bool | None = None, log: Log = print) -> str:
     from ray import serve
 
     from judge_ray.distributed.cluster import connect
-    from judge_ray.serving.app import build_app, build_openai
+    from judge_ray.serving.app import build_app
 
     if cfg.write_serve_config:
         write_serve_config(cfg, cfg.write_serve_config)
@@ -74,7 +74,9 @@ def start(cfg: Any, block: bool | None = None, log: Log = print) -> str:
     log(f"[serve] judge at {url}{s.route_prefix.rstrip('/')}/v1/judge ({time.time() - started:.0f}s to start; "
         f"docs at {url}/docs; token {'required' if token else 'NOT required: anyone who reaches it may use it'})")
     if s.openai:
-        serve.run(build_openai(cfg), name=f"{s.app_name}-openai", route_prefix=s.openai_route_prefix)
+        from judge_ray.serving.openai_app import build_openai  # imports vLLM
+
+        serve.run(build_openai(cfg, token=token), name=f"{s.app_name}-openai", route_prefix=s.openai_route_prefix)
         log(f"[serve] OpenAI-compatible routes at {url}{s.openai_route_prefix}/v1/chat/completions")
     if block if block is not None else own_cluster:
         log("[serve] serving; Ctrl-C (or SIGTERM) stops")

@@ -11,7 +11,7 @@ import yaml
 from judge_ray.serving.app import deployment_options
 
 JUDGE_IMPORT = "judge_ray.serving.app:app_builder"
-OPENAI_IMPORT = "judge_ray.serving.app:openai_builder"
+OPENAI_IMPORT = "judge_ray.serving.openai_app:openai_builder"
 
 
 def serve_config(cfg: Any) -> dict:

@@ -8,7 +8,8 @@ import httpx
 import pytest
 
 from judge_ray.errors import UserError
-from judge_ray.serving.app import ACTIVE_TOKEN_SHA256, MAX_BODY_BYTES, api, build_app, token_digest
+from judge_ray.serving.app import api, build_app
+from judge_ray.serving.guards import ACTIVE_TOKEN_SHA256, MAX_BODY_BYTES, token_digest
 from judge_ray.serving.launch import check_exposure
 
 TOKEN = "s3cret"

@@ -2,7 +2,6 @@
 every kind of bad input (never a 500), the sync and async clients, and batching."""
 import asyncio
 import json
-import socket
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -11,30 +10,24 @@ import pytest
 from judge_ray.client import AsyncJudgeClient, JudgeAPIError, JudgeClient
 from judge_ray.config import ServeConfig, load_config
 
+pytestmark = pytest.mark.slow  # starts Ray and Serve
+
 TOKEN = "s3cret-token"
 PAIR = {"question": "What is 2+2?", "answer_a": "4", "answer_b": "5"}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def url(ray_cluster, tiny_model):
+def url(serve_base, tiny_model):
     from ray import serve
 
     from judge_ray.serving.app import build_app
 
-    port = _free_port()
-    cfg = load_config(None, ["model=tiny", "engine=transformers", f"serve.port={port}", "serve.max_input_tokens=300",
+    cfg = load_config(None, ["model=tiny", "engine=transformers", "serve.max_input_tokens=300",
                              "serve.max_tokens=6", "serve.max_batch_size=8", "serve.batch_wait_timeout_s=0.2",
                              "deployment.max_replicas=1", "deployment.num_cpus=1"], ServeConfig)
-    serve.start(http_options={"host": "127.0.0.1", "port": port})
     serve.run(build_app(cfg, token=f" {TOKEN}\n"), name="judge", route_prefix="/")  # whitespace: as read from a file
-    yield f"http://127.0.0.1:{port}"
-    serve.shutdown()
+    yield serve_base
+    serve.delete("judge")
 
 
 @pytest.fixture()
@@ -168,3 +161,33 @@ def test_a_full_queue_answers_503_with_retry_after(ray_cluster, tiny_model, url)
             assert client.judge(**PAIR)["winner"] in ("A", "B")
     finally:
         serve.delete("tight")
+
+
+def test_fuzzed_requests_never_get_a_server_error(url):
+    """schemathesis against the served OpenAPI schema, valid and invalid inputs for every operation: a 4xx for
+    what is wrong, never a 5xx (503/504 would mean the engine failed or hung, which the fuzz must not cause)."""
+    import schemathesis
+    from hypothesis import HealthCheck, given, settings
+    from schemathesis import GenerationMode
+
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    schema = schemathesis.openapi.from_url(f"{url}/openapi.json", headers=auth, timeout=60)
+    seen: dict[str, list[int]] = {}
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE) if len(operation.body) else [
+                GenerationMode.POSITIVE]:  # an operation without a body has no invalid input to generate
+            @settings(max_examples=50, deadline=None, database=None, derandomize=True,
+                      suppress_health_check=list(HealthCheck))
+            @given(case=operation.as_strategy(generation_mode=mode))
+            def call(case):
+                response = case.call(base_url=url, headers=auth, timeout=120)
+                seen.setdefault(f"{operation.method.upper()} {operation.path}", []).append(response.status_code)
+                assert response.status_code < 500, (case.body, response.status_code, response.text[:300])
+
+            call()
+    assert {"POST /v1/judge", "POST /v1/grade", "GET /v1/models", "GET /healthz"} <= set(seen)
+    cases = sum(len(codes) for codes in seen.values())
+    print(f"\n[fuzz] {cases} generated requests: " + ", ".join(
+        f"{op} {sorted(set(codes))}" for op, codes in sorted(seen.items())))
+    assert any(200 == c for c in seen["POST /v1/judge"]) and any(400 <= c < 500 for c in seen["POST /v1/judge"])
