@@ -30,7 +30,12 @@ class RunConfig:
 
 @dataclass
 class DataConfig:
-    instructions: Optional[str] = None  # JSONL with an "instruction" field; None = the bundled seed set
+    instructions: Optional[str] = None  # corpus: file, folder, glob, datasets dir or hub id; None = bundled seeds
+    instruction_field: Optional[str] = None  # the field holding the instruction when no known layout fits
+    min_chars: int = 1  # instructions shorter than this (characters, stripped) are dropped
+    max_chars: int = 4000  # longer ones are dropped too; 0 = no limit
+    language: Optional[str] = None  # keep rows whose language field matches (en / English); ignored without one
+    max_instructions: Optional[int] = None  # seeded cap on the instructions kept after dedup; None = all
     labelled_eval: list[str] = field(default_factory=lambda: ["bundled"])  # eval sets (benchmark files); bundled = 66 shipped
 
 
@@ -310,6 +315,12 @@ def _check(cfg: SelfTaughtConfig) -> None:
         problems.append(f"generation.eval_fraction={cfg.generation.eval_fraction} must be in [0, 1)")
     for name, t in (("judge", cfg.judge), ("eval", cfg.eval), ("generation", cfg.generation)):
         _check_sampling(problems, name, t)
+    d = cfg.data
+    if d.min_chars < 0 or d.max_chars < 0 or (d.max_chars and d.max_chars < d.min_chars):
+        problems.append(f"data.min_chars={d.min_chars} and data.max_chars={d.max_chars} must be >= 0, "
+                        "max_chars >= min_chars (or 0 = no limit)")
+    if d.max_instructions is not None and d.max_instructions < 1:
+        problems.append(f"data.max_instructions={d.max_instructions} must be at least 1 (or null = all)")
     if not cfg.selection.categories:
         problems.append("selection.categories must name at least one category")
     if len(cfg.selection.categories) > 26:

@@ -6,7 +6,6 @@ each iteration re-annotates them with its improved judge, as in the paper.
 """
 from __future__ import annotations
 
-import random
 import shutil
 import time
 from pathlib import Path
@@ -18,7 +17,8 @@ from judge_ray.distributed.data_stages import run_stage
 from judge_ray.engines.factory import engine_options, resolve_engine_kind
 from judge_ray.errors import UserError
 from judge_ray.evaluation.metrics import self_taught_metrics
-from judge_ray.instructions import load_instructions
+from judge_ray.corpus.read import CorpusFilters, check_corpus_spec, prepare_corpus, read_instructions
+from judge_ray.instructions import bundled_instructions_path
 from judge_ray.labelled import labelled_name, load_labelled_pairs
 from judge_ray.models import check_model
 from judge_ray.rundir import RunDir, read_json, read_parquet, write_json, write_parquet, write_text
@@ -40,7 +40,8 @@ class SelfTaughtRun:
     # ---- set-up: every user mistake is found here, before Ray or a model starts ----
     def validate_inputs(self) -> None:
         cfg = self.cfg
-        self.instructions = load_instructions(cfg.data.instructions)
+        self.corpus = cfg.data.instructions or str(bundled_instructions_path())
+        check_corpus_spec(self.corpus)
         self.labelled = {labelled_name(p): load_labelled_pairs(p, cfg.run.seed) for p in cfg.data.labelled_eval}
         self.engine = resolve_engine_kind(cfg.engine)
         check_model(cfg.model)
@@ -57,16 +58,21 @@ class SelfTaughtRun:
                          actor_cpus=r.actor_cpus, actor_gpus=r.actor_gpus, log=self.log)
 
     # ---- stages ----
-    def select(self) -> list[dict]:
+    def read_corpus(self) -> dict:
+        """The corpus through Ray Data into corpus/instructions/ (read, dropped by reason, deduped, capped)."""
+        d = self.cfg.data
+        filters = CorpusFilters(instruction_field=d.instruction_field, min_chars=d.min_chars, max_chars=d.max_chars,
+                                language=d.language, max_instructions=d.max_instructions, seed=self.cfg.run.seed)
+        return prepare_corpus(self.corpus, filters, self.run.path / "corpus", self.log)
+
+    def select(self, corpus: dict) -> list[dict]:
         path = self.run.iter_dir(1) / "instructions.parquet"
         if path.exists():
             return read_parquet(path)
         s = self.cfg.selection
         generator = self.cfg.generator or self.cfg.model
-        candidates = list(self.instructions)
-        if s.max_candidates and s.max_candidates < len(candidates):
-            candidates = random.Random(self.cfg.run.seed).sample(candidates, s.max_candidates)
-        self.log(f"[select] classifying {len(candidates)} of {len(self.instructions)} instructions with {generator}")
+        candidates = read_instructions(self.run.path / "corpus", s.max_candidates)
+        self.log(f"[select] classifying {len(candidates)} of {corpus['kept']} instructions with {generator}")
         labelled = self.stage(candidates, "classify", generator, categories=list(s.categories),
                               seed=self.cfg.run.seed)
         selected = select_balanced(labelled, s.categories, s.per_category, s.min_difficulty)
@@ -148,13 +154,22 @@ class SelfTaughtRun:
         connect(cfg.ray.address, cfg.ray.num_cpus, use_gpu=cfg.train.use_gpu)
 
         t0 = time.time()
-        selected = self.select()
+        try:
+            corpus = self.read_corpus()
+        except UserError:
+            if not resumed:  # a corpus that yields nothing leaves nothing behind
+                shutil.rmtree(self.run.path, ignore_errors=True)
+            raise
+        selected = self.select(corpus)
         pairs = self.make_pairs(selected)
         train_pairs = [p for p in pairs if p["split"] == "train"]
         eval_pairs = [p for p in pairs if p["split"] == "eval"]
+        dropped = ", ".join(f"{n} {why}" for why, n in sorted(corpus["dropped"].items())) or "none"
         header = [
-            f"- instructions: {len(self.instructions)} read, {len(selected)} selected "
-            f"({_counts(selected, 'category')})",
+            f"- corpus `{corpus['corpus']}` ({corpus['layout']} layout): {corpus['read']} rows read, "
+            f"{corpus['kept']} kept; dropped: {dropped}"
+            + (f"; {corpus['capped']} over data.max_instructions" if corpus["capped"] else ""),
+            f"- instructions: {len(selected)} selected ({_counts(selected, 'category')})",
             f"- pairs: {len(pairs)} built, {len(train_pairs) + len(eval_pairs)} usable "
             f"({len(train_pairs)} train, {len(eval_pairs)} held out); winner slot {_counts(train_pairs, 'winner')}",
             f"- data stages wall time: {time.time() - t0:.0f}s (0 when resumed)",

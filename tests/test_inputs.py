@@ -3,37 +3,15 @@ import json
 import pytest
 
 from judge_ray.errors import InputError, UserError
-from judge_ray.instructions import bundled_instructions_path, load_instructions
+from judge_ray.instructions import bundled_instructions_path
 from judge_ray.labelled import load_labelled_pairs
 from judge_ray.models import resolve_model
 
 
 def test_bundled_seed_set_covers_varied_categories():
-    rows = load_instructions()
+    rows = [json.loads(line) for line in bundled_instructions_path().read_text().splitlines()]
     cats = {r["category"] for r in rows}
-    assert len(rows) >= 60 and len(cats) >= 6
-    assert bundled_instructions_path().is_file()
-
-
-@pytest.mark.parametrize("content, message", [
-    ("", "empty"),
-    ("\n\n", "empty"),
-    ('{"instruction": "ok"}\n{not json\n', ":2: not valid JSON"),
-    ('{"prompt": "x"}\n', ":1: field 'instruction'"),
-    ('{"instruction": "  "}\n', "missing or empty"),
-    ('["a list"]\n', "expected a JSON object"),
-    ('{"id": 1, "instruction": "a"}\n{"id": 1, "instruction": "b"}\n', "duplicate id"),
-])
-def test_bad_instruction_files(tmp_path, content, message):
-    path = tmp_path / "ins.jsonl"
-    path.write_text(content)
-    with pytest.raises(InputError, match=message.replace("[", r"\[")):
-        load_instructions(path)
-
-
-def test_missing_instruction_file(tmp_path):
-    with pytest.raises(InputError, match="not found"):
-        load_instructions(tmp_path / "nope.jsonl")
+    assert len(rows) >= 60 and len(cats) >= 6 and all(r["instruction"].strip() for r in rows)
 
 
 def test_labelled_pairs_map_labels_to_winner_slots_and_count_ties(tmp_path):

@@ -36,15 +36,11 @@ def test_missing_model_path(tmp_path):
     assert not list(tmp_path.iterdir())
 
 
-def test_empty_and_malformed_instruction_files(tmp_path):
-    empty = tmp_path / "empty.jsonl"
-    empty.write_text("")
-    _assert_one_line_error(run_job("model=tiny", f"data.instructions={empty}", f"run.root={tmp_path}/runs"),
-                           "empty", str(empty))
-    bad = tmp_path / "bad.jsonl"
-    bad.write_text('{"instruction": "ok"}\n{"instr": "no"}\n')
-    _assert_one_line_error(run_job("model=tiny", f"data.instructions={bad}", f"run.root={tmp_path}/runs"),
-                           "bad.jsonl:2", "instruction")
+def test_a_missing_corpus_is_one_line_before_anything_starts(tmp_path):
+    _assert_one_line_error(run_job("model=tiny", f"data.instructions={tmp_path}/nope/*.jsonl",
+                                   f"run.root={tmp_path}/runs"), "no such file, folder or glob")
+    _assert_one_line_error(run_job("model=tiny", "data.max_instructions=0", f"run.root={tmp_path}/runs"),
+                           "data.max_instructions=0")
     assert not (tmp_path / "runs").exists()
 
 

@@ -42,6 +42,10 @@ def test_one_iteration_end_to_end(engine, ray_cluster, tiny_model, tmp_path):
     run = run_self_taught(cfg, log=lambda _: None)
     it = run / "iter_1"
 
+    corpus = json.loads((run / "corpus" / "stats.json").read_text())  # the bundled seeds, read as a corpus
+    assert corpus["layout"] == "instruction" and corpus["read"] == corpus["kept"] == 72 and not corpus["dropped"]
+    assert "72 rows read, 72 kept" in (run / "summary.md").read_text()
+
     selected = pd.read_parquet(it / "instructions.parquet")
     assert 1 <= len(selected) <= 6
     assert set(selected["category"]) <= {"coding", "math", "writing"}

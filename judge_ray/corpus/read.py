@@ -1,0 +1,313 @@
+"""An instruction corpus read through Ray Data, from files to files: the corpus (files, folders, globs of
+shards, a `datasets` directory or hub id) -> one JSON text per row -> the layout's instruction, the filters and
+a drop reason per row (`layouts.corpus_row`) -> exact dedup on normalised text (group by key) -> the seeded cap
+-> `corpus/instructions/*.parquet` in the run directory. The driver sees 20 rows (to find the layout) and
+counts, never the corpus.
+
+`corpus/stats.json` is written last: it marks the stage done (a rerun reads the Parquet folder back).
+"""
+from __future__ import annotations
+
+import glob
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional
+
+import pandas as pd
+
+from judge_ray.corpus.layouts import DUPLICATE, LANGUAGE_FIELDS, corpus_row, detect_layout
+from judge_ray.errors import InputError, UserError
+
+EXTENSIONS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".parquet": "parquet"}
+BROKEN = "broken JSON line"
+NOT_OBJECT = "row is not a JSON object"
+SAMPLE_ROWS = 20
+ROWS_PER_PARTITION = 50_000  # dedup shuffle: one output partition (and file) per this many usable rows
+MAX_PARTITIONS = 200
+
+
+@dataclass(frozen=True)
+class CorpusFilters:
+    instruction_field: Optional[str] = None
+    min_chars: int = 1
+    max_chars: int = 0  # 0 = no upper limit
+    language: Optional[str] = None
+    max_instructions: Optional[int] = None
+    seed: int = 0
+
+
+def _jsonable(value: Any) -> Any:
+    return value.tolist() if hasattr(value, "tolist") else str(value)
+
+
+def corpus_files(spec: str) -> dict[str, list[str]]:
+    """format -> files, for a file, a folder (all corpus files below it) or a glob."""
+    path = Path(spec).expanduser()
+    if path.is_file():
+        files = [str(path)]
+    elif path.is_dir():
+        files = sorted(str(p) for p in path.rglob("*") if p.is_file())
+    else:
+        files = sorted(glob.glob(str(path), recursive=True))
+    by_format: dict[str, list[str]] = {}
+    for f in files:
+        kind = EXTENSIONS.get(Path(f).suffix.lower())
+        if kind:
+            by_format.setdefault(kind, []).append(f)
+    return by_format
+
+
+def is_datasets_dir(spec: str) -> bool:
+    p = Path(spec)
+    return p.is_dir() and ((p / "dataset_info.json").is_file() or (p / "state.json").is_file()
+                           or (p / "dataset_dict.json").is_file())
+
+
+def looks_like_hub_id(spec: str) -> bool:
+    return not Path(spec).exists() and spec.count("/") == 1 and not any(c in spec for c in "*?[") \
+        and not Path(spec).suffix
+
+
+# ---- per-block functions (pure; run in Ray Data tasks) ----
+def _lines_to_json(batch: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame({"json": [line for line in batch["text"] if line.strip()]})
+
+
+def _array_file_to_json(batch: pd.DataFrame) -> pd.DataFrame:
+    out = []
+    for data in batch["bytes"]:
+        try:
+            doc = json.loads(data)
+        except ValueError:
+            out.append("")  # the whole file is broken: one row counted as such
+            continue
+        rows = doc if isinstance(doc, list) else [doc]
+        out.extend(json.dumps(r, default=_jsonable) for r in rows)
+    return pd.DataFrame({"json": out})
+
+
+def _frame_to_json(batch: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame({"json": [json.dumps(r, default=_jsonable) for r in batch.to_dict("records")]})
+
+
+def _to_corpus_rows(batch: pd.DataFrame, layout: str, filters: CorpusFilters, language: Optional[str]) -> pd.DataFrame:
+    out = []
+    for text in batch["json"]:
+        try:
+            row = json.loads(text)
+        except ValueError:
+            out.append(_dropped(BROKEN))
+            continue
+        if not isinstance(row, dict):
+            out.append(_dropped(NOT_OBJECT))
+            continue
+        out.append(corpus_row(row, layout, min_chars=filters.min_chars, max_chars=filters.max_chars,
+                              language=language, seed=filters.seed))
+    return pd.DataFrame(out, columns=["id", "source_id", "instruction", "category", "rank", "drop"])
+
+
+def _dropped(reason: str) -> dict:
+    return {"id": "", "source_id": "", "instruction": "", "category": "", "rank": "", "drop": reason}
+
+
+def _ranked_at_most(batch: pd.DataFrame, threshold: str) -> pd.DataFrame:
+    return batch[batch["rank"] <= threshold]
+
+
+def _first_of_group(group: pd.DataFrame) -> pd.DataFrame:
+    """One row per normalised text, whatever the block order (the smallest source id), with how many times the
+    corpus holds it (`copies`)."""
+    first = group.sort_values("source_id").head(1).copy()
+    first["copies"] = len(group)
+    return first
+
+
+# ---- the stage ----
+def open_json_rows(spec: str):
+    """The corpus as a Ray Data dataset of one JSON text per row (`json`), whatever its format."""
+    import ray.data
+
+    if is_datasets_dir(spec) or looks_like_hub_id(spec):
+        return ray.data.from_huggingface(_load_hf(spec)).map_batches(_frame_to_json, batch_format="pandas")
+    files = corpus_files(spec)
+    if not files:
+        raise InputError(f"data.instructions={spec}: no such file, folder or glob of .jsonl/.json/.parquet files")
+    parts = []
+    if files.get("jsonl"):
+        parts.append(ray.data.read_text(files["jsonl"]).map_batches(_lines_to_json, batch_format="pandas"))
+    if files.get("json"):
+        parts.append(ray.data.read_binary_files(files["json"]).map_batches(_array_file_to_json,
+                                                                           batch_format="pandas"))
+    if files.get("parquet"):
+        parts.append(ray.data.read_parquet(files["parquet"]).map_batches(_frame_to_json, batch_format="pandas"))
+    return parts[0].union(*parts[1:]) if len(parts) > 1 else parts[0]
+
+
+def _load_hf(spec: str):
+    import datasets
+
+    try:
+        if is_datasets_dir(spec):
+            ds = datasets.load_from_disk(spec)
+        else:
+            ds = datasets.load_dataset(spec)
+    except Exception as exc:  # offline hub, a private dataset, a broken directory: one line, not a trace
+        raise InputError(f"data.instructions={spec}: could not load it as a datasets directory or hub id "
+                         f"({type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''})") from None
+    if isinstance(ds, datasets.DatasetDict):
+        split = "train" if "train" in ds else next(iter(ds))
+        ds = ds[split]
+    return ds
+
+
+def sample_fields(raw, n: int = SAMPLE_ROWS) -> list[str]:
+    fields: dict[str, None] = {}
+    for r in raw.take(n):
+        try:
+            row = json.loads(r["json"])
+        except ValueError:
+            continue
+        if isinstance(row, dict):
+            fields.update(dict.fromkeys(row))
+    return list(fields)
+
+
+def prepare_corpus(spec: str, filters: CorpusFilters, out_dir: Path, log=print) -> dict:
+    """Read, filter, dedup and cap the corpus into `out_dir/instructions/`; returns the counts (also written
+    to `out_dir/stats.json`, which marks the stage finished)."""
+    stats_path = out_dir / "stats.json"
+    if stats_path.exists():
+        return json.loads(stats_path.read_text())
+    raw = open_json_rows(spec)
+    fields = sample_fields(raw)
+    layout = detect_layout(fields, filters.instruction_field)
+    if layout is None:
+        wanted = (f"the field {filters.instruction_field!r} (data.instruction_field)" if filters.instruction_field
+                  else "instruction, messages, conversation, conversations or prompt")
+        raise InputError(f"data.instructions={spec}: no instruction field found: wanted {wanted}; the first rows "
+                         f"have {', '.join(fields[:20]) or 'no fields'} (name one with data.instruction_field)")
+    has_language = any(f in fields for f in LANGUAGE_FIELDS)
+    language = filters.language if has_language else None
+    if filters.language and not has_language:
+        log(f"[corpus] data.language={filters.language} ignored: the corpus has no language field")
+    rows = raw.map_batches(_to_corpus_rows, fn_kwargs={"layout": layout, "filters": filters, "language": language},
+                           batch_format="pandas")
+    annotated_dir = out_dir / "annotated"
+    _write(rows, annotated_dir)
+
+    import ray.data
+
+    counts = _column_counts(annotated_dir, "drop")  # streamed here batch by batch: counts, never rows
+    read, usable = sum(counts.values()), counts.pop("", 0)
+    if usable == 0:
+        raise UserError(f"data.instructions={spec}: no instruction is left after the filters ({read} rows read; "
+                        f"dropped: {_reasons(counts) or 'none'})")
+    final_dir = out_dir / "instructions"
+    kept = ray.data.read_parquet(str(annotated_dir)).filter(expr="drop == ''").drop_columns(["drop"])
+    cap = filters.max_instructions
+    if cap:  # the `cap` lowest seeded ranks of distinct texts, found with at most `cap` held here
+        threshold = _nth_smallest(annotated_dir, "rank", cap, usable_only=True)
+        if threshold is not None:
+            kept = kept.map_batches(_ranked_at_most, fn_kwargs={"threshold": threshold}, batch_format="pandas")
+    partitions = max(1, min(MAX_PARTITIONS, usable // ROWS_PER_PARTITION + 1))  # not 200 files for 100 rows
+    _write(kept.groupby("id", num_partitions=partitions).map_groups(_first_of_group, batch_format="pandas"),
+           final_dir)
+    n_kept, copies = _rows(final_dir), _column_sum(final_dir, "copies")
+    dropped = {**counts, **({DUPLICATE: copies - n_kept} if copies > n_kept else {})}
+    stats = {"corpus": spec, "layout": layout, "read": read, "dropped": dropped, "capped": usable - copies,
+             "kept": n_kept, "language_filter": language}
+    shutil.rmtree(annotated_dir, ignore_errors=True)
+    tmp = stats_path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(stats, indent=2) + "\n")
+    os.replace(tmp, stats_path)
+    log(f"[corpus] {spec} ({layout}): {read} rows read, {stats['kept']} kept; dropped: {_reasons(dropped) or 'none'}"
+        + (f"; {stats['capped']} over data.max_instructions" if stats["capped"] else ""))
+    return stats
+
+
+def _batches(directory: Path, columns: list[str]):
+    import pyarrow.dataset as pads
+
+    return pads.dataset(str(directory), format="parquet").to_batches(columns=columns, batch_size=65536)
+
+
+def _column_counts(directory: Path, column: str) -> dict[str, int]:
+    from collections import Counter
+
+    counts: Counter = Counter()
+    for batch in _batches(directory, [column]):
+        counts.update(batch.column(0).to_pylist())
+    return dict(counts)
+
+
+def _nth_smallest(directory: Path, column: str, n: int, usable_only: bool = False) -> Optional[str]:
+    """The n-th smallest distinct value of a column (rows with a drop reason left out when `usable_only`),
+    holding at most n values at a time; None when there are n or fewer."""
+    import heapq
+
+    heap: list[_Desc] = []  # the n smallest distinct values so far, the largest of them on top
+    members: set[str] = set()
+    for batch in _batches(directory, [column, "drop"] if usable_only else [column]):
+        values, drops = batch.column(0).to_pylist(), (batch.column(1).to_pylist() if usable_only else None)
+        for k, value in enumerate(values):
+            if (drops and drops[k]) or value in members:
+                continue
+            if len(heap) < n:
+                heapq.heappush(heap, _Desc(value))
+                members.add(value)
+            elif value < heap[0].value:
+                members.discard(heapq.heapreplace(heap, _Desc(value)).value)
+                members.add(value)
+    return heap[0].value if len(heap) == n else None
+
+
+def _column_sum(directory: Path, column: str) -> int:
+    return sum(int(sum(v for v in batch.column(0).to_pylist() if v)) for batch in _batches(directory, [column]))
+
+
+class _Desc:
+    """Reverses string order, so heapq's min-heap keeps the largest of the n smallest on top."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: str):
+        self.value = value
+
+    def __lt__(self, other: "_Desc") -> bool:
+        return self.value > other.value
+
+
+def _rows(directory: Path) -> int:
+    import pyarrow.dataset as pads
+
+    return pads.dataset(str(directory), format="parquet").count_rows()
+
+
+def _reasons(dropped: dict) -> str:
+    return ", ".join(f"{n} {reason}" for reason, n in sorted(dropped.items(), key=lambda kv: -kv[1]))
+
+
+def _write(ds, directory: Path) -> None:
+    shutil.rmtree(directory, ignore_errors=True)
+    ds.write_parquet(str(directory))
+
+
+def check_corpus_spec(spec: str) -> None:
+    """Before anything starts: the corpus exists (files, a datasets directory, or what looks like a hub id)."""
+    if is_datasets_dir(spec) or looks_like_hub_id(spec) or corpus_files(spec):
+        return
+    raise InputError(f"data.instructions={spec}: no such file, folder or glob of .jsonl/.json/.parquet files")
+
+
+def read_instructions(out_dir: Path, limit: Optional[int] = None) -> list[dict]:
+    """The prepared instructions in their seeded order (the same whatever the block layout), the first
+    `limit` of them. The selection stage takes them as rows (it classifies a few thousand at most)."""
+    import pyarrow.dataset as pads
+
+    directory = out_dir / "instructions"
+    threshold = _nth_smallest(directory, "rank", limit) if limit else None
+    where = pads.field("rank") <= threshold if threshold is not None else None
+    return pads.dataset(str(directory), format="parquet").to_table(filter=where).sort_by("rank").to_pylist()
