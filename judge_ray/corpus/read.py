@@ -117,12 +117,13 @@ def _ranked_at_most(batch: pd.DataFrame, threshold: str) -> pd.DataFrame:
     return batch[batch["rank"] <= threshold]
 
 
-def _first_of_group(group: pd.DataFrame) -> pd.DataFrame:
+def _dedup_block(block: pd.DataFrame) -> pd.DataFrame:
     """One row per normalised text, whatever the block order (the smallest source id), with how many times the
     corpus holds it (`copies`)."""
-    first = group.sort_values("source_id").head(1).copy()
-    first["copies"] = len(group)
-    return first
+    copies = block["id"].value_counts()
+    first = block.sort_values(["id", "source_id"]).drop_duplicates("id", keep="first").copy()
+    first["copies"] = first["id"].map(copies).astype("int64")
+    return first.reset_index(drop=True)
 
 
 # ---- the stage ----
@@ -213,7 +214,9 @@ def prepare_corpus(spec: str, filters: CorpusFilters, out_dir: Path, log=print) 
         if threshold is not None:
             kept = kept.map_batches(_ranked_at_most, fn_kwargs={"threshold": threshold}, batch_format="pandas")
     partitions = max(1, min(MAX_PARTITIONS, usable // ROWS_PER_PARTITION + 1))  # not 200 files for 100 rows
-    _write(kept.groupby("id", num_partitions=partitions).map_groups(_first_of_group, batch_format="pandas"),
+    # Hash-partitioned by id, every copy of a text lands in one block; each block is deduplicated at once
+    # (not a map per group: that writes one Parquet row group per text).
+    _write(kept.repartition(partitions, keys=["id"]).map_batches(_dedup_block, batch_size=None, batch_format="pandas"),
            final_dir)
     n_kept, copies = _rows(final_dir), _column_sum(final_dir, "copies")
     dropped = {**counts, **({DUPLICATE: copies - n_kept} if copies > n_kept else {})}

@@ -17,6 +17,7 @@ from typing import Any, Callable
 
 import pandas as pd
 
+from judge_ray.progress import StageProgress
 from judge_ray.stages.judging import judge_batch
 from judge_ray.stages.pairs import build_pairs_batch
 from judge_ray.stages.selection import classify_batch
@@ -67,7 +68,12 @@ def run_stage(rows: list[dict], stage: str, *, model: str, engine: str, engine_o
         batch_size=batch_size, batch_format="pandas", num_cpus=actor_cpus, num_gpus=actor_gpus or None,
         compute=ray.data.ActorPoolStrategy(size=pool_size),
     )
-    out = ds.to_pandas().to_dict("records")
+    progress = StageProgress(stage, len(rows), log)
+    out: list[dict] = []
+    for batch in ds.iter_batches(batch_format="pandas", batch_size=None):  # as blocks finish
+        out.extend(batch.to_dict("records"))
+        progress.update(len(batch))
+    progress.finish()
     log(f"  {stage}: {len(rows)} rows -> {len(out)} in {time.time() - started:.1f}s "
         f"({pool_size} {engine} actor{'s' if pool_size > 1 else ''})")
     return [_plain(r) for r in out]
