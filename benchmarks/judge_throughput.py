@@ -22,7 +22,8 @@ from judge_ray.engines.base import SamplingParams  # noqa: E402
 from judge_ray.formats.judgelm import judgelm_prompt  # noqa: E402
 
 QUESTIONS = [("What is {n} + {n}?", "{m}", "{n}"), ("Name a word that rhymes with cat (#{n}).", "hat", "dog"),
-             ("Is {n} even?", "It depends on {n} mod 2.", "Yes."), ("Translate 'water' into French ({n}).", "eau", "wasser")]
+             ("Is {n} even?", "It depends on {n} mod 2.", "Yes."),
+             ("Translate 'water' into French ({n}).", "eau", "wasser")]
 
 
 def make_requests(pairs: int, max_tokens: int) -> list[dict]:
@@ -86,7 +87,7 @@ def main() -> None:
     results = []
     for kind in [k.strip() for k in args.engines.split(",") if k.strip()]:
         if kind == "vllm" and not vllm_available():
-            print(f"[skip] vllm: not installed or cannot run here")
+            print("[skip] vllm: not installed or cannot run here")
             continue
         options = {"dtype": args.dtype, "max_model_len": 2048, "enforce_eager": True, "cpu_kvcache_gib": 1,
                    "batch_size": args.batch_size, "seed": 0}

@@ -81,7 +81,8 @@ def main() -> None:
         if line is None:
             sys.exit(f"size {n} failed:\n{proc.stderr[-2000:]}")
         results[n] = r = json.loads(line[len("RESULT "):])
-        print(f"[{n} rows] {r['wall_s']:.1f}s, {r['kept']} kept, driver peak {r['driver_peak_rss_mb']:.0f} MB", flush=True)
+        print(f"[{n} rows] {r['wall_s']:.1f}s, {r['kept']} kept, driver peak {r['driver_peak_rss_mb']:.0f} MB",
+              flush=True)
 
     print("\n| rows | kept | wall s | rows/s | driver peak RSS MB | object store peak MB |")
     print("|---|---|---|---|---|---|")

@@ -145,7 +145,8 @@ def main() -> None:
     print("|---|---|---|---|---|---|")
     for name, rows in phases.items():
         ok = [r[1] for r in rows if r[2]]
-        print(f"| {name} | {len(rows)} | {len(ok)} | {len(rows) - len(ok)} | {pct(ok, 0.5):.0f} | {pct(ok, 0.99):.0f} |")
+        print(f"| {name} | {len(rows)} | {len(ok)} | {len(rows) - len(ok)} | {pct(ok, 0.5):.0f} "
+              f"| {pct(ok, 0.99):.0f} |")
     lost = [r[3] for r in requests if not r[2]]
     print(f"\nrequests sent {len(requests)}, answered {len(requests) - len(lost)}, lost after retries {len(lost)}"
           + (f": {sorted(set(lost))[:3]}" if lost else ""))

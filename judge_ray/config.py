@@ -36,7 +36,7 @@ class DataConfig:
     max_chars: int = 4000  # longer ones are dropped too; 0 = no limit
     language: Optional[str] = None  # keep rows whose language field matches (en / English); ignored without one
     max_instructions: Optional[int] = None  # seeded cap on the instructions kept after dedup; None = all
-    labelled_eval: list[str] = field(default_factory=lambda: ["bundled"])  # eval sets (benchmark files); bundled = 66 shipped
+    labelled_eval: list[str] = field(default_factory=lambda: ["bundled"])  # eval sets (benchmark files); bundled: 66
 
 
 @dataclass

@@ -187,7 +187,8 @@ class SelfTaughtRun:
             wants_eval = eval_sets and (i > 1 or cfg.eval.baseline)
             label = "M_0" if i == 1 else f"M_{i - 1}"
             self.log(f"[iter {min(i, cfg.iterations)}/{cfg.iterations}] " + " and ".join(
-                x for x in (f"judgments by {label}" if train else "", f"evaluating {label}" if wants_eval else "") if x))
+                x for x in (f"judgments by {label}" if train else "", f"evaluating {label}" if wants_eval else "")
+                if x))
             judgments, metrics = self.judge_and_evaluate(judge_model, train,
                                                          (eval_sets, prev) if wants_eval else None)
             if i == 1 and wants_eval:

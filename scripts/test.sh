@@ -4,6 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh
+echo "[lint] ruff check (pyproject.toml: line length 120)"
+.venv/bin/ruff check --quiet .
 export RAY_AUTH_MODE=disabled
 command -v nvidia-smi >/dev/null 2>&1 || export DS_ACCELERATOR="${DS_ACCELERATOR:-cpu}"
 exec .venv/bin/python -m pytest -q -p no:cacheprovider "$@" tests

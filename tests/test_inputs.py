@@ -19,7 +19,7 @@ def test_labelled_pairs_map_labels_to_winner_slots_and_count_ties(tmp_path):
     lines = [{"question": "q1", "answer_a": "good", "answer_b": "bad", "label": "A"},
              {"question": "q2", "answer_a": "bad", "answer_b": "good", "label": "B", "id": "x"},
              {"question": "q3", "answer_a": "same", "answer_b": "same", "label": "tie"}]
-    path.write_text("\n".join(json.dumps(l) for l in lines))
+    path.write_text("\n".join(json.dumps(row) for row in lines))
     got = load_labelled_pairs(path)
     assert got.ties == 1 and [p["winner"] for p in got.pairs] == ["A", "B"]
     assert all(p["response_w"] == "good" for p in got.pairs) and got.pairs[1]["pair_id"] == "x"

@@ -39,7 +39,8 @@ def build_requests(items: Sequence[dict], judge: Any, fmt: str, seed: int) -> li
     for item in items:
         ref = item.get("reference") if judge.reference else None
         for order in orders:
-            a, b = (item["answer_a"], item["answer_b"]) if order in ("AB", "A") else (item["answer_b"], item["answer_a"])
+            pair = (item["answer_a"], item["answer_b"])
+            a, b = pair if order in ("AB", "A") else pair[::-1]
             for k in range(samples):
                 req = {"item_id": item["id"], "order": order, "sample": k,
                        "seed": derive_seed(seed, "evaluate", item["id"], order, k),

@@ -16,7 +16,7 @@ def agreement(labels: Sequence[str], preds: Sequence[str]) -> float:
     """Share of predictions equal to the label (accuracy); NaN-free: 0.0 for no items."""
     if len(labels) != len(preds):
         raise ValueError("labels and predictions differ in length")
-    return sum(l == p for l, p in zip(labels, preds)) / len(labels) if labels else 0.0
+    return sum(y == p for y, p in zip(labels, preds)) / len(labels) if labels else 0.0
 
 
 def precision_recall_f1(labels: Sequence[str], preds: Sequence[str], classes: Sequence[str]) -> dict:
@@ -24,9 +24,9 @@ def precision_recall_f1(labels: Sequence[str], preds: Sequence[str], classes: Se
     precision 0; a class never present has recall 0 (and is still averaged in: it is a class of the task)."""
     out: dict = {}
     for c in classes:
-        tp = sum(l == c and p == c for l, p in zip(labels, preds))
-        fp = sum(l != c and p == c for l, p in zip(labels, preds))
-        fn = sum(l == c and p != c for l, p in zip(labels, preds))
+        tp = sum(y == c and p == c for y, p in zip(labels, preds))
+        fp = sum(y != c and p == c for y, p in zip(labels, preds))
+        fn = sum(y == c and p != c for y, p in zip(labels, preds))
         precision = tp / (tp + fp) if tp + fp else 0.0
         recall = tp / (tp + fn) if tp + fn else 0.0
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
@@ -39,9 +39,9 @@ def confusion_matrix(labels: Sequence[str], preds: Sequence[str], classes: Seque
     """rows = label, columns = prediction, in `classes` order."""
     index = {c: i for i, c in enumerate(classes)}
     matrix = [[0] * len(classes) for _ in classes]
-    for l, p in zip(labels, preds):
-        if l in index and p in index:
-            matrix[index[l]][index[p]] += 1
+    for y, p in zip(labels, preds):
+        if y in index and p in index:
+            matrix[index[y]][index[p]] += 1
     return matrix
 
 

@@ -81,7 +81,7 @@ def score(preds: Sequence[dict], ties: str = "class", unparseable: str = "tie", 
         predicted.append(pred)
         credits.append(credit)
     columns = classes + [x for x in ("tie", "unparsed") if x not in classes and x in predicted]
-    matrix = [[sum(l == r and q == c for l, q in zip(labels, predicted)) for c in columns] for r in classes]
+    matrix = [[sum(y == r and q == c for y, q in zip(labels, predicted)) for c in columns] for r in classes]
     outputs = sum(p.get("outputs", 1) for p in preds)
     unparsed_outputs = sum(p.get("unparsed_outputs", final_verdict(p) is None) for p in preds)
     agreement = sum(credits) / len(credits) if credits else 0.0

@@ -109,7 +109,8 @@ def read_reference(path: Any, row: int, obj: dict) -> Optional[str]:
     return value
 
 
-def read_judgelm_records(source: str, split: Optional[str] = None, limit: Optional[int] = None) -> tuple[str, list[dict]]:
+def read_judgelm_records(source: str, split: Optional[str] = None,
+                         limit: Optional[int] = None) -> tuple[str, list[dict]]:
     """(layout, records). judgelm records: id, question, answer_1, answer_2, reference, score_1, score_2,
     explanation; sft records: id, prompt, response. One-line InputError naming file, row and field."""
     rows = read_records(source, "training data")

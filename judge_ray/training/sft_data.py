@@ -27,7 +27,7 @@ def collate(examples: Sequence[tuple[list[int], list[int]]], pad_id: int) -> dic
     """Right-pad a batch; padding is masked out of attention and loss."""
     width = max(len(ids) for ids, _ in examples)
     ids = [i + [pad_id] * (width - len(i)) for i, _ in examples]
-    labels = [l + [IGNORE] * (width - len(l)) for _, l in examples]
+    labels = [lab + [IGNORE] * (width - len(lab)) for _, lab in examples]
     mask = [[1] * len(i) + [0] * (width - len(i)) for i, _ in examples]
     return {"input_ids": torch.tensor(ids), "labels": torch.tensor(labels), "attention_mask": torch.tensor(mask)}
 

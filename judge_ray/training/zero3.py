@@ -181,7 +181,8 @@ def train_sft(rows: list[dict], *, model: str, cfg: TrainConfig, export_dir: Pat
         run_config=RunConfig(name=run_name, storage_path=str(storage_dir),
                              failure_config=FailureConfig(max_failures=cfg.max_failures),
                              checkpoint_config=CheckpointConfig(num_to_keep=1)),
-        datasets={"train": ray.data.from_pandas(pd.DataFrame(pad_to_workers(rows, cfg.workers))[["prompt", "response"]])},
+        datasets={"train": ray.data.from_pandas(
+            pd.DataFrame(pad_to_workers(rows, cfg.workers))[["prompt", "response"]])},
     )
     result = trainer.fit()
     if result.error:

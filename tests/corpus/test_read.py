@@ -59,7 +59,8 @@ def test_formats_and_layouts_read_alike(tmp_path, ray_cluster):
     pd.DataFrame({"messages": [[turn("system", "s"), turn("user", t)] for t in texts]}).to_parquet(
         tmp_path / "chat.parquet")
     (tmp_path / "custom.jsonl").write_text("\n".join(json.dumps({"q": t, "a": "x"}) for t in texts) + "\n")
-    for name, filters, layout in (("share.json", CorpusFilters(), "sharegpt"), ("chat.parquet", CorpusFilters(), "chat"),
+    for name, filters, layout in (("share.json", CorpusFilters(), "sharegpt"),
+                                  ("chat.parquet", CorpusFilters(), "chat"),
                                   ("custom.jsonl", CorpusFilters(instruction_field="q"), "field:q")):
         stats = prepare_corpus(str(tmp_path / name), filters, tmp_path / f"out-{name}")
         assert stats["kept"] == 12 and stats["layout"] == layout, (name, stats)
@@ -72,8 +73,8 @@ def test_the_cap_is_seeded_and_a_datasets_directory_reads(tmp_path, ray_cluster)
     texts = [f"Task {i}: write a haiku about the number {i}." for i in range(50)]
     datasets.Dataset.from_dict({"prompt": texts}).save_to_disk(str(tmp_path / "hf"))
     a = prepare_corpus(str(tmp_path / "hf"), CorpusFilters(max_instructions=10, seed=1), tmp_path / "a")
-    b = prepare_corpus(str(tmp_path / "hf"), CorpusFilters(max_instructions=10, seed=1), tmp_path / "b")
-    c = prepare_corpus(str(tmp_path / "hf"), CorpusFilters(max_instructions=10, seed=2), tmp_path / "c")
+    prepare_corpus(str(tmp_path / "hf"), CorpusFilters(max_instructions=10, seed=1), tmp_path / "b")
+    prepare_corpus(str(tmp_path / "hf"), CorpusFilters(max_instructions=10, seed=2), tmp_path / "c")
     assert a["kept"] == 10 and a["capped"] == 40
     ids = [[r["id"] for r in read_instructions(tmp_path / x)] for x in "abc"]
     assert ids[0] == ids[1] != ids[2]

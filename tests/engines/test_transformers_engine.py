@@ -18,7 +18,8 @@ def test_a_rows_sample_depends_on_its_seed_not_its_batch(engine):
     in_batch = engine.generate(others + [engine.chat("hello")], [SamplingParams(max_tokens=12, temperature=1.0,
                                                                                  seed=i) for i in range(5)] + [p])
     assert in_batch[-1][0] == alone
-    assert engine.generate([engine.chat("hello")], SamplingParams(max_tokens=12, temperature=1.0, seed=43))[0][0] != alone
+    other = engine.generate([engine.chat("hello")], SamplingParams(max_tokens=12, temperature=1.0, seed=43))
+    assert other[0][0] != alone
 
 
 def test_greedy_is_deterministic_and_max_tokens_per_row(engine):

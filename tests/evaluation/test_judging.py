@@ -10,11 +10,16 @@ from judge_ray.stages.judging import judge_batch
 from judge_ray.stages.text import generate_batch
 from tests.fakes import FakeEngine
 
+def _item(id_, question, a, b, reference, label):
+    return {"id": id_, "question": question, "answer_a": a, "answer_b": b, "reference": reference, "label": label,
+            "subset": ""}
+
+
 ITEMS = [
-    {"id": "1", "question": "q1", "answer_a": "GOOD one", "answer_b": "bad", "reference": "ref", "label": "A", "subset": ""},
-    {"id": "2", "question": "q2", "answer_a": "bad", "answer_b": "GOOD two", "reference": None, "label": "B", "subset": ""},
-    {"id": "3", "question": "q3", "answer_a": "GOOD", "answer_b": "GOOD too", "reference": None, "label": "tie", "subset": ""},
-    {"id": "4", "question": "UNREADABLE", "answer_a": "x", "answer_b": "y", "reference": None, "label": "A", "subset": ""},
+    _item("1", "q1", "GOOD one", "bad", "ref", "A"),
+    _item("2", "q2", "bad", "GOOD two", None, "B"),
+    _item("3", "q3", "GOOD", "GOOD too", None, "tie"),
+    _item("4", "UNREADABLE", "x", "y", None, "A"),
 ]
 
 

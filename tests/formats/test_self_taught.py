@@ -7,7 +7,8 @@ from judge_ray.formats.verdicts import ParseFailure, Verdict
 
 def test_prompt_holds_question_and_both_answers_in_slots():
     p = pairwise_prompt("Q?", "first", "second")
-    assert p.index("[User Question]\nQ?") < p.index("Assistant A's Answer]\nfirst") < p.index("Assistant B's Answer]\nsecond")
+    question, first = p.index("[User Question]\nQ?"), p.index("Assistant A's Answer]\nfirst")
+    assert question < first < p.index("Assistant B's Answer]\nsecond")
     assert '"[[A]]" if assistant A is better' in p
 
 

@@ -26,11 +26,12 @@ def judgelm_run(ray_cluster, tiny_model, tmp_path_factory) -> Path:
 
 
 def test_trained_judge_records_its_recipe(judgelm_run):
-    examples = [json.loads(l) for l in (judgelm_run / "train_examples.jsonl").read_text().splitlines()]
+    examples = [json.loads(line) for line in (judgelm_run / "train_examples.jsonl").read_text().splitlines()]
     swapped = [e for e in examples if e["swapped"]]
     assert 8 < len(examples) < 16 and swapped and len(examples) == 8 + len(swapped)
     with_ref = [e for e in examples if e["reference_shown"]]
-    assert 0 < len(with_ref) < sum(1 for l in (FIX / "judgelm_train.jsonl").read_text().splitlines() if "reference" in l) * 2
+    with_ref_in_fixture = sum("reference" in line for line in (FIX / "judgelm_train.jsonl").read_text().splitlines())
+    assert 0 < len(with_ref) < with_ref_in_fixture * 2
     record = json.loads((judgelm_run / "model" / "judge_ray_training.json").read_text())
     assert record["judge_format"] == "judgelm" and record["layout"] == "judgelm" and record["swapped"] == len(swapped)
     assert record["epochs"] == 6 and record["final_epoch_loss"] is not None
@@ -46,7 +47,7 @@ def test_evaluate_both_orders(judgelm_run, tmp_path):
     m = json.loads((out / "metrics.json").read_text())
     assert m["judge"]["format"] == "judgelm" and m["judge"]["mode"] == "both"
     assert m["examples"] == 4 and m["swap"]["judged_both_orders"] == 4
-    preds = [json.loads(l) for l in (out / "predictions.jsonl").read_text().splitlines()]
+    preds = [json.loads(line) for line in (out / "predictions.jsonl").read_text().splitlines()]
     assert all(len(p["calls"]) == 2 and {c["order"] for c in p["calls"]} == {"AB", "BA"} for p in preds)
     assert all(isinstance(c["seed"], int) for p in preds for c in p["calls"])
     # Six epochs on 14 examples teach the random-initialised model the judgments' words (not yet the score line)

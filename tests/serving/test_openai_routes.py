@@ -51,7 +51,8 @@ def test_openai_routes_need_the_token_and_hold_requests_to_the_limits(serve_base
                 path = "/v1/completions" if "prompt" in body else "/v1/chat/completions"
                 r = http.post(path, json=body)
                 assert r.status_code == 400 and setting in r.json()["error"]["message"], (body, r.text)
-            big = http.post("/v1/chat/completions", json={**chat, "messages": [{"role": "user", "content": "z" * 5000}]})
+            big = http.post("/v1/chat/completions",
+                            json={**chat, "messages": [{"role": "user", "content": "z" * 5000}]})
             assert big.status_code == 413 and "serve.max_body_bytes" in big.json()["error"]["message"]
             assert http.post("/v1/embeddings", json={"model": "tiny", "input": "x"}).status_code == 404  # not mounted
             assert http.post("/v1/chat/completions", json={**chat, "max_tokens": 2}).status_code == 200

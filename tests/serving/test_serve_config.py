@@ -34,7 +34,8 @@ def test_serve_config_carries_autoscaling_resources_and_the_whole_config():
 
 def test_write_serve_config_from_the_job(tmp_path):
     out = tmp_path / "serve.yaml"
-    proc = subprocess.run([sys.executable, str(REPO / "jobs" / "serve.py"), "--config", str(CONF_DIR / "serve_gpu.yaml"),
+    proc = subprocess.run([sys.executable, str(REPO / "jobs" / "serve.py"),
+                           "--config", str(CONF_DIR / "serve_gpu.yaml"),
                            f"write_serve_config={out}"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert yaml.safe_load(out.read_text()) == serve_config(load_config(CONF_DIR / "serve_gpu.yaml", [], ServeConfig))

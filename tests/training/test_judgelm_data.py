@@ -8,7 +8,8 @@ from judge_ray.training.judgelm_data import Recipe, apply_recipes, judgelm_examp
 
 FIXTURE = "tests/fixtures/judgelm_train.jsonl"
 RECORD = {"id": "r1", "question": "Q?", "answer_1": "first", "answer_2": "second", "reference": "ref",
-          "score_1": 8.0, "score_2": 3.0, "explanation": "Assistant 1's answer beats Assistant 2. Assistant 10 is no one."}
+          "score_1": 8.0, "score_2": 3.0,
+          "explanation": "Assistant 1's answer beats Assistant 2. Assistant 10 is no one."}
 
 
 def test_reads_judgelm_layout_and_drops_the_leading_score_line():
@@ -67,11 +68,13 @@ def test_sft_layout_is_taken_as_is(tmp_path):
 
 @pytest.mark.parametrize("row, message", [
     ({"foo": 1}, r"t.jsonl:1: in none of the known layouts"),
-    ({"question_body": "q", "answer1_body": "a", "answer2_body": "b", "text": "x"}, r"t.jsonl:1: field 'score' is missing"),
+    ({"question_body": "q", "answer1_body": "a", "answer2_body": "b", "text": "x"},
+     r"t.jsonl:1: field 'score' is missing"),
     ({"question_body": "q", "answer1_body": "a", "answer2_body": "b", "text": "x", "score": [11, 2]}, r"1-10"),
     ({"question_body": "q", "answer1_body": "a", "answer2_body": "b", "text": "x", "score": ["a", 2]}, r"numbers"),
     ({"question_body": "q", "answer1_body": "a", "answer2_body": "b", "score": [1, 2]}, r"field 'text' is missing"),
-    ({"question_body": "", "answer1_body": "a", "answer2_body": "b", "text": "x", "score": [1, 2]}, r"'question_body' is missing or empty"),
+    ({"question_body": "", "answer1_body": "a", "answer2_body": "b", "text": "x", "score": [1, 2]},
+     r"'question_body' is missing or empty"),
 ])
 def test_bad_rows_name_file_row_and_field(tmp_path, row, message):
     path = tmp_path / "t.jsonl"
