@@ -48,7 +48,9 @@ def _train_worker(config: dict) -> None:  # runs on every Ray Train worker
     model_path = resolve_model(config["model"])
     tokenizer = AutoTokenizer.from_pretrained(model_path)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-    ds_conf = deepspeed_config(cfg)
+    from transformers import AutoConfig
+
+    ds_conf = deepspeed_config(cfg, getattr(AutoConfig.from_pretrained(model_path), "hidden_size", None))
     deepspeed.init_distributed(dist_backend="nccl" if cfg.use_gpu else "gloo")  # adopts Ray's process group
     dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(cfg.precision, torch.float32)
 
