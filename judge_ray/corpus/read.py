@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import glob
 import json
-import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ import pandas as pd
 
 from judge_ray.corpus.layouts import DUPLICATE, LANGUAGE_FIELDS, corpus_row, detect_layout
 from judge_ray.errors import InputError, UserError
+from judge_ray.rundir import read_json, write_json
 
 EXTENSIONS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".parquet": "parquet"}
 BROKEN = "broken JSON line"
@@ -133,9 +133,8 @@ def open_json_rows(spec: str):
 
     if is_datasets_dir(spec) or looks_like_hub_id(spec):
         return ray.data.from_huggingface(_load_hf(spec)).map_batches(_frame_to_json, batch_format="pandas")
+    check_corpus_spec(spec)
     files = corpus_files(spec)
-    if not files:
-        raise InputError(f"data.instructions={spec}: no such file, folder or glob of .jsonl/.json/.parquet files")
     parts = []
     if files.get("jsonl"):
         parts.append(ray.data.read_text(files["jsonl"]).map_batches(_lines_to_json, batch_format="pandas"))
@@ -181,7 +180,7 @@ def prepare_corpus(spec: str, filters: CorpusFilters, out_dir: Path, log=print) 
     to `out_dir/stats.json`, which marks the stage finished)."""
     stats_path = out_dir / "stats.json"
     if stats_path.exists():
-        return json.loads(stats_path.read_text())
+        return read_json(stats_path)
     raw = open_json_rows(spec)
     fields = sample_fields(raw)
     layout = detect_layout(fields, filters.instruction_field)
@@ -223,9 +222,7 @@ def prepare_corpus(spec: str, filters: CorpusFilters, out_dir: Path, log=print) 
     stats = {"corpus": spec, "layout": layout, "read": read, "dropped": dropped, "capped": usable - copies,
              "kept": n_kept, "language_filter": language}
     shutil.rmtree(annotated_dir, ignore_errors=True)
-    tmp = stats_path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(stats, indent=2) + "\n")
-    os.replace(tmp, stats_path)
+    write_json(stats_path, stats)
     log(f"[corpus] {spec} ({layout}): {read} rows read, {stats['kept']} kept; dropped: {_reasons(dropped) or 'none'}"
         + (f"; {stats['capped']} over data.max_instructions" if stats["capped"] else ""))
     return stats

@@ -18,6 +18,7 @@ from ray import serve
 from ray.serve.llm.ingress import OpenAiIngress, make_fastapi_ingress
 from ray.serve.llm.openai_api_models import ChatCompletionRequest, CompletionRequest
 
+from judge_ray.serving.app import _decode_settings, deployment_options, settings_dict
 from judge_ray.serving.guards import activate, guard, token_digest
 from judge_ray.serving.openai_limits import OpenAILimits, chat_size, prompt_size, request_problem
 
@@ -34,12 +35,6 @@ ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 413: "
 def openai_error(message: str, status: int) -> dict:
     """An error body in the shape OpenAI clients parse."""
     return {"error": {"message": message, "type": ERROR_TYPES.get(status, "invalid_request_error"), "code": status}}
-
-
-def _decode_settings(settings: dict) -> Any:
-    from judge_ray.config import ServeConfig, config_from_yaml
-
-    return config_from_yaml(settings, ServeConfig)
 
 
 class GuardedOpenAiIngress(OpenAiIngress):
@@ -79,7 +74,6 @@ def llm_config(cfg: Any):
     """The vLLM deployment of the served model (ray.serve.llm's LLMConfig) from the judge's config."""
     from ray.serve.llm import LLMConfig
 
-    from judge_ray.serving.app import deployment_options
     from judge_ray.serving.model_source import served_model
 
     path, name = served_model(cfg.model)
@@ -113,8 +107,6 @@ def build_openai(cfg: Any, token: Optional[str] = None):
     # `build_openai_app` makes it; the guards go in front of it.
     from ray.llm._internal.serve.core.ingress.ingress import init as openai_fastapi
     from ray.serve.llm import build_llm_deployment
-
-    from judge_ray.serving.app import settings_dict
 
     llm = llm_config(cfg)
     app = openai_fastapi()
