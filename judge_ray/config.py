@@ -108,6 +108,7 @@ class RayConfig:
     actor_cpus: float = 1.0  # logical CPUs per engine actor (its torch threads follow)
     actor_gpus: float = 0.0  # GPUs per engine actor (0 on CPU)
     batch_size: int = 16  # rows per map_batches call on an engine actor
+    block_rows: int = 256  # rows per block of an engine stage: the unit a killed run resumes from
 
 
 @dataclass
@@ -168,7 +169,8 @@ class TrainJudgeConfig:
 # ---- jobs/evaluate.py ----
 LAYOUTS = ("auto", "pandalm", "judgelm", "mtbench", "arena", "rewardbench", "llmbar", "autoj", "pairs")
 FORMATS = ("auto", "judgelm", "pairwise")
-MODES = ("single", "both", "vote")
+MODES = ("single", "both", "vote", "both_vote")
+VOTING_MODES = ("vote", "both_vote")  # modes that sample judge.samples judgments per order
 GRADINGS = ("pairwise", "single_answer")
 TIE_POLICIES = ("class", "exclude")
 UNPARSEABLE_POLICIES = ("tie", "miss", "half")
@@ -191,8 +193,8 @@ class EvalJudgeConfig:
     predictions: Optional[str] = None  # score a predictions JSONL instead of running a model
     format: str = "auto"  # judgelm (`s1 s2` scores) | pairwise ([[A]]/[[B]]) | auto (from the model's record)
     grading: str = "pairwise"  # pairwise | single_answer (each answer rated 1-10 alone, the higher wins)
-    mode: str = "both"  # single (one order) | both (both orders, combined) | vote (k samples, majority)
-    samples: int = 3  # k for mode=vote
+    mode: str = "both"  # single (one order) | both (both orders, combined) | vote (k samples, majority) | both_vote
+    samples: int = 3  # k for mode=vote and both_vote (both orders, k samples each, majority per order)
     temperature: float = 0.0  # 0 = greedy; vote needs > 0
     top_p: float = 1.0  # nucleus sampling of the judge
     max_tokens: int = 64  # longest judge output (reasoning or explanation) in tokens
@@ -304,7 +306,7 @@ def _check(cfg: SelfTaughtConfig) -> None:
     positive = {
         "iterations": cfg.iterations, "judge.samples": cfg.judge.samples, "eval.samples": cfg.eval.samples,
         "eval.labelled_samples": cfg.eval.labelled_samples,
-        "ray.pool_size": cfg.ray.pool_size, "ray.batch_size": cfg.ray.batch_size,
+        "ray.pool_size": cfg.ray.pool_size, "ray.batch_size": cfg.ray.batch_size, "ray.block_rows": cfg.ray.block_rows,
         "selection.per_category": cfg.selection.per_category,
         "generation.max_tokens": cfg.generation.max_tokens, "judge.max_tokens": cfg.judge.max_tokens,
     }
@@ -367,8 +369,8 @@ def _check_evaluate(cfg: EvaluateConfig) -> None:
         problems.append("judge.samples and benchmark.turn must be at least 1")
     if j.max_tokens < (0 if j.format == "pairwise" else 1):
         problems.append("judge.max_tokens must be at least 1 (0, the verdict alone, needs judge.format=pairwise)")
-    if j.mode == "vote" and j.temperature <= 0 and j.model:
-        problems.append("judge.mode=vote samples k judgments: it needs judge.temperature > 0")
+    if j.mode in VOTING_MODES and j.temperature <= 0 and j.model:
+        problems.append(f"judge.mode={j.mode} samples k judgments: it needs judge.temperature > 0")
     _check_sampling(problems, "judge", j)
     if j.grading == "single_answer" and j.format == "pairwise":
         problems.append("judge.grading=single_answer rates one answer: judge.format must be auto or judgelm")

@@ -3,11 +3,11 @@
 evaluation job scores is a file the loop can evaluate on. `bundled` names the set shipped with the package."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from judge_ray.errors import InputError
-from judge_ray.evaluation.benchmarks import read_benchmark
+from judge_ray.evaluation.benchmarks import Benchmark, read_benchmark
 
 BUNDLED = "bundled"
 
@@ -28,23 +28,18 @@ def labelled_name(spec: str) -> str:
 
 @dataclass
 class LabelledSet:
-    pairs: list[dict]  # the loop's pair layout: pair_id, instruction, response_w, response_l, winner, subset
+    bench: Benchmark  # the A/B-labelled items, as the evaluation harness reads them
     ties: int = 0  # tie-labelled items set aside: a pairwise A/B judge cannot express a tie
-    skipped: list[dict] = field(default_factory=list)  # unusable rows, with reasons
+
+    @property
+    def skipped(self) -> list[dict]:  # unusable rows, with reasons
+        return self.bench.skipped
 
 
 def load_labelled_pairs(spec: str | Path, seed: int = 0) -> LabelledSet:
     path = labelled_path(str(spec))
     bench = read_benchmark(str(path), seed=seed)
-    pairs, ties = [], 0
-    for item in bench.items:
-        if item["label"] == "tie":
-            ties += 1
-            continue
-        better, worse = ((item["answer_a"], item["answer_b"]) if item["label"] == "A"
-                         else (item["answer_b"], item["answer_a"]))
-        pairs.append({"pair_id": item["id"], "instruction": item["question"], "response_w": better,
-                      "response_l": worse, "winner": item["label"], "subset": item.get("subset", "")})
-    if not pairs:
+    items = [item for item in bench.items if item["label"] != "tie"]
+    if not items:
         raise InputError(f"labelled eval file has no A/B-labelled pairs: {path}")
-    return LabelledSet(pairs, ties, bench.skipped)
+    return LabelledSet(replace(bench, items=items), len(bench.items) - len(items))

@@ -6,26 +6,27 @@ each iteration re-annotates them with its improved judge, as in the paper.
 """
 from __future__ import annotations
 
+import json
 import shutil
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Optional
 
-from judge_ray.config import SelfTaughtConfig, to_yaml
+from judge_ray.config import (BenchmarkConfig, EvalJudgeConfig, EvaluateConfig, PolicyConfig, RunConfig,
+                              SelfTaughtConfig, to_yaml)
 from judge_ray.distributed.cluster import connect
-from judge_ray.distributed.data_stages import run_stage
 from judge_ray.engines.factory import engine_options, resolve_engine_kind
 from judge_ray.errors import UserError
-from judge_ray.evaluation.metrics import self_taught_metrics
-from judge_ray.corpus.read import CorpusFilters, check_corpus_spec, prepare_corpus, read_instructions
+from judge_ray.evaluation.benchmarks import Benchmark, read_benchmark
+from judge_ray.corpus.read import CorpusFilters, check_corpus_spec, prepare_corpus
+from judge_ray.distributed import loop_data
+from judge_ray.distributed.dataflow import count_by, done_rows, scan
+from judge_ray.distributed.loop_data import EnginePool
 from judge_ray.instructions import bundled_instructions_path
-from judge_ray.labelled import labelled_name, load_labelled_pairs
+from judge_ray.labelled import labelled_name, labelled_path, load_labelled_pairs
 from judge_ray.models import check_model
-from judge_ray.rundir import RunDir, read_json, read_parquet, write_json, write_parquet, write_text
-from judge_ray.stages.judging import judgment_requests
-from judge_ray.stages.pairs import assign_positions_and_split
-from judge_ray.stages.rejection import rejection_sample
-from judge_ray.stages.selection import select_balanced
+from judge_ray.rundir import RunDir, read_json, write_json, write_text
+from judge_ray.stages.pairs import slots
 from judge_ray.summary import quality_table, summary_markdown, summary_table
 
 Log = Callable[[str], None]
@@ -48,16 +49,13 @@ class SelfTaughtRun:
         if cfg.generator:
             check_model(cfg.generator)
 
-    def engine_options(self) -> dict:
-        return engine_options(self.cfg.vllm, self.cfg.ray, self.cfg.run.seed)
-
-    def stage(self, rows: list[dict], name: str, model: str, **kwargs) -> list[dict]:
+    def pool(self) -> EnginePool:
         r = self.cfg.ray
-        return run_stage(rows, name, model=model, engine=self.engine, engine_options=self.engine_options(),
-                         stage_kwargs=kwargs, pool_size=r.pool_size, batch_size=r.batch_size,
-                         actor_cpus=r.actor_cpus, actor_gpus=r.actor_gpus, log=self.log)
+        return EnginePool(engine=self.engine, engine_options=engine_options(self.cfg.vllm, r, self.cfg.run.seed),
+                          pool_size=r.pool_size, batch_size=r.batch_size, actor_cpus=r.actor_cpus,
+                          actor_gpus=r.actor_gpus, block_rows=r.block_rows)
 
-    # ---- stages ----
+    # ---- stages: each one a Parquet folder of the run directory, resumed when interrupted ----
     def read_corpus(self) -> dict:
         """The corpus through Ray Data into corpus/instructions/ (read, dropped by reason, deduped, capped)."""
         d = self.cfg.data
@@ -65,84 +63,90 @@ class SelfTaughtRun:
                                 language=d.language, max_instructions=d.max_instructions, seed=self.cfg.run.seed)
         return prepare_corpus(self.corpus, filters, self.run.path / "corpus", self.log)
 
-    def select(self, corpus: dict) -> list[dict]:
-        path = self.run.iter_dir(1) / "instructions.parquet"
-        if path.exists():
-            return read_parquet(path)
-        s = self.cfg.selection
-        generator = self.cfg.generator or self.cfg.model
-        candidates = read_instructions(self.run.path / "corpus", s.max_candidates)
-        self.log(f"[select] classifying {len(candidates)} of {corpus['kept']} instructions with {generator}")
-        labelled = self.stage(candidates, "classify", generator, categories=list(s.categories),
-                              seed=self.cfg.run.seed)
-        selected = select_balanced(labelled, s.categories, s.per_category, s.min_difficulty)
-        if not selected:
+    def select(self, corpus: dict) -> dict:
+        """classify (engine) -> iter_1/classified/, then a balanced, challenging subset -> iter_1/instructions/."""
+        it, s = self.run.iter_dir(1), self.cfg.selection
+        out = it / "instructions"
+        if done_rows(out) is None:
+            generator = self.cfg.generator or self.cfg.model
+            loop_data.classify(self.run.path / "corpus" / "instructions", it / "classified", self.pool(), generator,
+                               s.categories, self.cfg.run.seed, s.max_candidates, corpus["kept"], self.log)
+            loop_data.select(it / "classified", out, s.categories, s.per_category, s.min_difficulty)
+        counts = count_by(out, "category") if done_rows(out) else {}
+        if not counts:
             raise UserError(f"no instruction was selected: none reached selection.min_difficulty={s.min_difficulty} "
                             f"in categories {list(s.categories)}")
-        write_parquet(path, selected)
-        return selected
+        return counts
 
-    def make_pairs(self, selected: list[dict]) -> list[dict]:
-        path = self.run.iter_dir(1) / "pairs.parquet"
-        if path.exists():
-            return read_parquet(path)
-        g = self.cfg.generation
-        from judge_ray.engines.base import SamplingParams
+    def make_pairs(self, selected: int) -> dict:
+        """y_w, x', y_l (engine) -> iter_1/pairs_built/, then winner slots and the split -> iter_1/pairs/."""
+        it, g = self.run.iter_dir(1), self.cfg.generation
+        out = it / "pairs"
+        if done_rows(out) is None:
+            from judge_ray.engines.base import SamplingParams
 
-        generator = self.cfg.generator or self.cfg.model
-        self.log(f"[pairs] y_w, x', y_l for {len(selected)} instructions with {generator}")
-        built = self.stage(selected, "pairs", generator,
-                           sampling=SamplingParams(max_tokens=g.max_tokens, temperature=g.temperature, top_p=g.top_p),
-                           modify_max_tokens=g.modify_max_tokens, seed=self.cfg.run.seed)
-        usable = [p for p in built if p["pair_ok"]]
-        rows = assign_positions_and_split(usable, g.eval_fraction, self.cfg.run.seed)
-        rows += [{**p, "pair_id": p["id"], "winner": "", "split": "unusable"} for p in built if not p["pair_ok"]]
-        if not usable:
+            loop_data.build_pairs(it / "instructions", it / "pairs_built", self.pool(),
+                                  self.cfg.generator or self.cfg.model, selected, self.log,
+                                  sampling=SamplingParams(max_tokens=g.max_tokens, temperature=g.temperature,
+                                                          top_p=g.top_p),
+                                  modify_max_tokens=g.modify_max_tokens, seed=self.cfg.run.seed)
+            loop_data.place_pairs(it / "pairs_built", out, g.eval_fraction, self.cfg.run.seed)
+        counts = count_by(out, "split", "winner")
+        if not any(split in ("train", "eval") for split, _ in counts):
             raise UserError("no usable response pair was built (every modified instruction or answer was empty)")
-        write_parquet(path, rows)
-        return rows
+        return counts
 
-    def judge_and_evaluate(self, model: str, train: tuple[list[dict], Path, str] | None,
-                           evaluation: tuple[dict[str, list[dict]], Path] | None) -> tuple[list[dict], dict]:
-        """One engine pool for everything one model judges: the training pairs of the next iteration and the
-        held-out/labelled pairs that evaluate it. Each output is written (and resumed) on its own."""
-        requests: list[dict] = []
-        train_path = eval_path = None
-        if train and not train[1].exists():
-            pairs, train_path, stage = train
-            j = self.cfg.judge
-            requests += [{**r, "task": "train", "eval_set": "", "max_tokens": j.max_tokens,
-                          "temperature": j.temperature, "top_p": j.top_p}
-                         for r in judgment_requests(pairs, j.samples, self.cfg.run.seed, stage)]
-        if evaluation and not (evaluation[1] / "metrics.json").exists():
-            eval_sets, out_dir = evaluation
-            eval_path, e = out_dir / "eval_judgments.parquet", self.cfg.eval
-            for name, ps in eval_sets.items():
-                tagged = [{**p, "pair_id": f"{name}/{p['pair_id']}"} for p in ps]
-                labelled = name.startswith("labelled:")
-                k = e.labelled_samples if labelled else e.samples
-                requests += [{**r, "task": "eval", "eval_set": name,
-                              "max_tokens": e.labelled_max_tokens if labelled else e.max_tokens,
-                              "temperature": e.temperature, "top_p": e.top_p}
-                             for r in judgment_requests(tagged, k, self.cfg.run.seed, "eval", e.both_orders)]
-        rows = self.stage(requests, "judge", model) if requests else []
-        judgments = [r for r in rows if r["task"] == "train"]
-        if train_path:
-            write_parquet(train_path, judgments)
-        elif train:
-            judgments = read_parquet(train[1])  # finished before an interruption
-        metrics: dict = {}
-        if evaluation:
-            metrics_path = evaluation[1] / "metrics.json"
-            if metrics_path.exists():
-                metrics = read_json(metrics_path)
-            else:
-                evals = [r for r in rows if r["task"] == "eval"]
-                write_parquet(eval_path, evals)
-                metrics = {name: self_taught_metrics([r for r in evals if r["eval_set"] == name])
-                           for name in evaluation[0]}
-                write_json(metrics_path, metrics)
-        return judgments, metrics
+    def judge(self, model: str, d: Path, i: int) -> int:
+        """N judgments per training pair by M_{i-1} -> iter_i/judgments/ (resumable by request id)."""
+        j = self.cfg.judge
+        return loop_data.judge_pairs(self.run.iter_dir(1) / "pairs", d / "requests", d / "judgments", self.pool(),
+                                     model, samples=j.samples, seed=self.cfg.run.seed, stage=f"judge_{i}",
+                                     log=self.log, max_tokens=j.max_tokens, temperature=j.temperature, top_p=j.top_p)
+
+    def heldout_benchmark(self) -> Optional[Benchmark]:
+        """The held-out pairs as a `pairs`-layout benchmark file (iter_1/heldout.jsonl: question, answer_a/b,
+        label), read by the evaluation harness like any other benchmark."""
+        path = self.run.iter_dir(1) / "heldout.jsonl"
+        if not path.is_file():
+            fields = ["pair_id", "instruction", "response_w", "response_l", "winner", "split"]
+            lines = []
+            for batch in scan(self.run.iter_dir(1) / "pairs", fields):
+                for p in (dict(zip(fields, v)) for v in zip(*(batch[f] for f in fields))):
+                    if p["split"] == "eval":
+                        a, b = slots(p, p["winner"])
+                        lines.append(json.dumps({"id": p["pair_id"], "question": p["instruction"], "answer_a": a,
+                                                 "answer_b": b, "label": p["winner"]}) + "\n")
+            write_text(path, "".join(lines))
+        bench = read_benchmark(str(path), "pairs", seed=self.cfg.run.seed) if path.stat().st_size else None
+        return bench if bench and bench.items else None
+
+    def eval_config(self, model: str, name: str, path: str, labelled: bool) -> EvaluateConfig:
+        """The harness settings for one eval set: pairwise, both orders (k samples each), ties excluded."""
+        e, cfg = self.cfg.eval, self.cfg
+        k = e.labelled_samples if labelled else e.samples
+        mode = ("both_vote" if k > 1 else "both") if e.both_orders else ("vote" if k > 1 else "single")
+        return EvaluateConfig(
+            engine=self.engine, run=RunConfig(name=name, root=str(self.run.path), seed=cfg.run.seed),
+            benchmark=BenchmarkConfig(path=path, layout="pairs"),
+            judge=EvalJudgeConfig(model=model, format="pairwise", mode=mode, samples=k, temperature=e.temperature,
+                                  top_p=e.top_p, max_tokens=e.labelled_max_tokens if labelled else e.max_tokens,
+                                  reference=False),
+            policy=PolicyConfig(ties="exclude", unparseable="miss", predicted_ties="miss"),
+            ray=cfg.ray, vllm=cfg.vllm)
+
+    def evaluate(self, model: str, eval_sets: dict[str, Benchmark], out_dir: Path) -> dict:
+        """Every eval set judged by one model through the evaluation harness (one engine pool), into
+        out_dir/eval/<set>/ (predictions.jsonl, metrics.json, confusion.png) and out_dir/metrics.json."""
+        from judge_ray.evaluation.runner import judge_benchmarks
+
+        metrics_path = out_dir / "metrics.json"
+        if metrics_path.exists():
+            return read_json(metrics_path)
+        jobs = {name: (bench, self.eval_config(model, name, self.eval_paths[name], name.startswith("labelled:")),
+                       out_dir / "eval" / name.replace(":", "-")) for name, bench in eval_sets.items()}
+        metrics = judge_benchmarks(model, jobs, self.engine, "pairwise", self.log)
+        write_json(metrics_path, metrics)
+        return metrics
 
     # ---- the loop ----
     def execute(self) -> Path:
@@ -161,59 +165,60 @@ class SelfTaughtRun:
                 shutil.rmtree(self.run.path, ignore_errors=True)
             raise
         selected = self.select(corpus)
-        pairs = self.make_pairs(selected)
-        train_pairs = [p for p in pairs if p["split"] == "train"]
-        eval_pairs = [p for p in pairs if p["split"] == "eval"]
-        dropped = ", ".join(f"{n} {why}" for why, n in sorted(corpus["dropped"].items())) or "none"
+        placed = self.make_pairs(sum(selected.values()))
+        n = {part: placed.get((part, "A"), 0) + placed.get((part, "B"), 0) for part in ("train", "eval")}
+        built = sum(placed.values())
+        dropped = ", ".join(f"{c} {why}" for why, c in sorted(corpus["dropped"].items())) or "none"
         header = [
             f"- corpus `{corpus['corpus']}` ({corpus['layout']} layout): {corpus['read']} rows read, "
             f"{corpus['kept']} kept; dropped: {dropped}"
             + (f"; {corpus['capped']} over data.max_instructions" if corpus["capped"] else ""),
-            f"- instructions: {len(selected)} selected ({_counts(selected, 'category')})",
-            f"- pairs: {len(pairs)} built, {len(train_pairs) + len(eval_pairs)} usable "
-            f"({len(train_pairs)} train, {len(eval_pairs)} held out); winner slot {_counts(train_pairs, 'winner')}",
+            f"- instructions: {sum(selected.values())} selected ("
+            + ", ".join(f"{k} {v}" for k, v in sorted(selected.items())) + ")",
+            f"- pairs: {built} built, {n['train'] + n['eval']} usable ({n['train']} train, {n['eval']} held out); "
+            f"winner slot A {placed.get(('train', 'A'), 0)}, B {placed.get(('train', 'B'), 0)}",
             f"- data stages wall time: {time.time() - t0:.0f}s (0 when resumed)",
         ]
-        if not train_pairs:
+        if not n["train"]:
             raise UserError("every usable pair went to the held-out split: lower generation.eval_fraction")
-        eval_sets = {"heldout": eval_pairs} if eval_pairs else {}
-        eval_sets.update({f"labelled:{name}": ls.pairs for name, ls in self.labelled.items()})
+        heldout = self.heldout_benchmark() if n["eval"] else None
+        eval_sets = {"heldout": heldout} if heldout else {}
+        eval_sets.update({f"labelled:{name}": ls.bench for name, ls in self.labelled.items()})
+        self.eval_paths = {"heldout": str(self.run.iter_dir(1) / "heldout.jsonl"),
+                           **{f"labelled:{labelled_name(p)}": str(labelled_path(p)) for p in cfg.data.labelled_eval}}
         rows: list[dict] = []
         judge_model, t = cfg.model, time.time()
-        # Pass i uses M_{i-1}: it writes iteration i's judgments and evaluates M_{i-1} (the seed as baseline).
+        # Pass i uses M_{i-1}: it evaluates M_{i-1} (the seed as baseline) and writes iteration i's judgments.
         for i in range(1, cfg.iterations + 2):
             d, prev = self.run.iter_dir(i), self.run.iter_dir(i - 1)
-            train = (train_pairs, d / "judgments.parquet", f"judge_{i}") if i <= cfg.iterations else None
-            wants_eval = eval_sets and (i > 1 or cfg.eval.baseline)
             label = "M_0" if i == 1 else f"M_{i - 1}"
-            self.log(f"[iter {min(i, cfg.iterations)}/{cfg.iterations}] " + " and ".join(
-                x for x in (f"judgments by {label}" if train else "", f"evaluating {label}" if wants_eval else "")
-                if x))
-            judgments, metrics = self.judge_and_evaluate(judge_model, train,
-                                                         (eval_sets, prev) if wants_eval else None)
-            if i == 1 and wants_eval:
-                rows.append({"iter": 0, "judge": "M_0 (seed)", "evals": metrics})
-            elif i > 1:
-                rows[-1]["evals"] = metrics
+            if eval_sets and (i > 1 or cfg.eval.baseline):
+                self.log(f"[eval] {label} on {', '.join(eval_sets)}")
+                metrics = self.evaluate(judge_model, eval_sets, prev)
+                if i == 1:
+                    rows.append({"iter": 0, "judge": "M_0 (seed)", "evals": metrics})
+                else:
+                    rows[-1]["evals"] = metrics
+            if i > 1:
                 rows[-1]["wall_s"] = self._timings(prev, time.time() - t)
                 t = time.time()
-            if not train:
+            if i > cfg.iterations:
                 break
+            self.log(f"[iter {i}/{cfg.iterations}] judgments by {label}")
+            self.judge(judge_model, d, i)
             j = cfg.judge
-            sft, stats = rejection_sample(judgments, cfg.run.seed + i, j.balance_sft, j.swap_augment)
-            if not (d / "sft.parquet").exists():
-                write_parquet(d / "sft.parquet", sft)
+            stats = loop_data.reject(d / "judgments", d / "sft", cfg.run.seed + i, j.balance_sft, j.swap_augment)
             self.log(f"  rejection: {stats['correct_judgments']}/{stats['judgments']} judgments correct; "
                      f"{stats['pairs_kept']} pairs kept, {stats['pairs_dropped']} dropped; "
                      f"SFT A/B {stats['sft_winner_A']}/{stats['sft_winner_B']}")
-            train_metrics = self.train(sft, d, i)
+            train_metrics = self.train(d / "sft", stats["sft_rows"], d, i)
             rows.append({"iter": i, "judge": f"M_{i}", "judgments": stats["judgments"],
                          "correct_rate": stats["correct_judgments"] / max(1, stats["judgments"]),
-                         "sft_rows": len(sft), "pairs_dropped": stats["pairs_dropped"],
+                         "sft_rows": stats["sft_rows"], "pairs_dropped": stats["pairs_dropped"],
                          "train_loss": train_metrics.get("loss")})
             judge_model = str((d / "model").resolve())
 
-        extra = [f"- labelled set `{name}`: {len(ls.pairs)} pairs, {ls.ties} ties set aside, "
+        extra = [f"- labelled set `{name}`: {len(ls.bench.items)} pairs, {ls.ties} ties set aside, "
                  f"{len(ls.skipped)} unusable rows skipped" for name, ls in self.labelled.items()]
         extra.append(f"- total wall time: {time.time() - self.started:.0f}s")
         text = summary_markdown(cfg.run.name, header, rows, extra)
@@ -222,19 +227,19 @@ class SelfTaughtRun:
         self.log(f"[run] done: {self.run.path} ({time.time() - self.started:.0f}s)")
         return self.run.path
 
-    def train(self, sft: list[dict], d: Path, i: int) -> dict:
+    def train(self, sft: Path, sft_rows: int, d: Path, i: int) -> dict:
         from judge_ray.models import resolve_model
         from judge_ray.training.zero3 import copy_model, train_sft
 
         state = d / "train_metrics.json"
         if (d / "model" / "config.json").exists() and state.exists():
             return read_json(state)
-        if not sft:
+        if not sft_rows:
             self.log("  train: no SFT example survived rejection sampling; M_i = M_0")
             copy_model(resolve_model(self.cfg.model), d / "model")
             metrics: dict = {"loss": None, "skipped": True}
         else:
-            self.log(f"[iter {i}/{self.cfg.iterations}] fine-tuning the seed model on {len(sft)} judgments")
+            self.log(f"[iter {i}/{self.cfg.iterations}] fine-tuning the seed model on {sft_rows} judgments")
             metrics = train_sft(sft, model=self.cfg.model, cfg=self.cfg.train, export_dir=d / "model",
                                 storage_dir=d / "checkpoints", seed=self.cfg.run.seed + i,
                                 run_name=f"{self.cfg.run.name}-iter{i}", log=self.log,
@@ -254,11 +259,6 @@ class SelfTaughtRun:
         write_json(path, {"wall_s": wall})
         return wall
 
-
-def _counts(rows: list[dict], key: str) -> str:
-    from collections import Counter
-
-    return ", ".join(f"{k} {v}" for k, v in sorted(Counter(r[key] for r in rows).items())) or "none"
 
 
 def run_self_taught(cfg: SelfTaughtConfig, log: Log = print) -> Path:

@@ -18,8 +18,8 @@ def _num(x, fmt: str = "{:.3f}") -> str:
 
 
 COLUMNS = ["iter", "judge", "judgments", "correct", "SFT kept", "pairs dropped", "train loss", "wall s"]
-QUALITY_COLUMNS = ["iter", "judge", "eval set", "pairs", "accuracy [95% CI]", "vote acc [95% CI]",
-                   "debiased acc [95% CI]", "consistency [95% CI]", "bias 1st/2nd", "unaided verdicts"]
+QUALITY_COLUMNS = ["iter", "judge", "eval set", "pairs", "agreement [95% CI]", "consistency [95% CI]",
+                   "bias 1st [95% CI]", "bias 2nd", "unaided verdicts"]
 
 
 def summary_table(rows: Sequence[dict]) -> str:
@@ -31,18 +31,18 @@ def summary_table(rows: Sequence[dict]) -> str:
 
 
 def quality_table(rows: Sequence[dict]) -> str:
-    """One line per (iteration, evaluation set) from each row's `evals` {set name: self_taught_metrics}."""
+    """One line per (iteration, evaluation set) from each row's `evals` {set name: the harness's metrics}."""
     lines = []
     for r in rows:
         for name, m in (r.get("evals") or {}).items():
-            if not m or not m.get("judgments"):
+            if not m or not m.get("scored"):
                 continue
-            def cell(key: str) -> str:
-                return pct_with_interval(m.get(key), m.get(f"{key}_ci"))
-            bias = "-" if "consistency" not in m else f"{_pct(m.get('bias_first'))}/{_pct(m.get('bias_second'))}"
-            lines.append([str(r["iter"]), r["judge"], name, str(m.get("pairs", "-")), cell("accuracy"),
-                          cell("majority_vote_accuracy"), cell("debiased_accuracy"), cell("consistency"), bias,
-                          _pct(m.get("unaided_verdict_rate"))])
+            swap = m.get("swap") or {}
+            lines.append([str(r["iter"]), r["judge"], name, str(m["scored"]),
+                          pct_with_interval(m.get("agreement"), m.get("agreement_ci")),
+                          pct_with_interval(swap.get("consistency"), swap.get("consistency_ci")) if swap else "-",
+                          pct_with_interval(swap.get("bias_first"), swap.get("bias_first_ci")) if swap else "-",
+                          _pct(swap.get("bias_second")) if swap else "-", _pct(m.get("unaided_verdict_rate"))])
     return markdown_table(lines, QUALITY_COLUMNS) if lines else "(no judge was evaluated)"
 
 
@@ -51,9 +51,11 @@ def summary_markdown(name: str, header_lines: Sequence[str], rows: Sequence[dict
              "## How good is each judge", "", quality_table(rows), ""]
     if extra:
         parts += [*extra, ""]
-    parts.append("Each evaluation set is judged in both orders with k samples per order. 'accuracy' is per judgment "
-                 "(n = judgments), 'vote acc' the k-sample majority per pair and order, 'debiased acc' and "
-                 "'consistency' per pair (n = pairs judged in both orders); brackets are 95% Wilson intervals. "
-                 "'unaided verdicts' is the share of judgments whose free text already held a well-formed "
-                 "[[A]]/[[B]].")
+    parts.append("Each evaluation set is judged by the evaluation harness (`jobs/evaluate.py`'s code: "
+                 "`iter_i/eval/<set>/` holds its predictions.jsonl, metrics.json and confusion.png) in both "
+                 "orders, k samples per order majority-voted; orders that disagree count as a tie, and a tie is "
+                 "wrong (tie-labelled pairs are set aside). 'pairs' = n of agreement and consistency; position "
+                 "bias is the share of the inconsistent pairs that favoured the first / second slot. Brackets "
+                 "are 95% Wilson intervals. 'unaided verdicts' is the share of judgments whose free text already "
+                 "held a well-formed [[A]]/[[B]].")
     return "\n".join(parts) + "\n"

@@ -21,8 +21,9 @@ def test_labelled_pairs_map_labels_to_winner_slots_and_count_ties(tmp_path):
              {"question": "q3", "answer_a": "same", "answer_b": "same", "label": "tie"}]
     path.write_text("\n".join(json.dumps(row) for row in lines))
     got = load_labelled_pairs(path)
-    assert got.ties == 1 and [p["winner"] for p in got.pairs] == ["A", "B"]
-    assert all(p["response_w"] == "good" for p in got.pairs) and got.pairs[1]["pair_id"] == "x"
+    items = got.bench.items
+    assert got.ties == 1 and [p["label"] for p in items] == ["A", "B"]
+    assert all(p[f"answer_{p['label'].lower()}"] == "good" for p in items) and items[1]["id"] == "x"
 
 
 def test_bad_labelled_rows_are_skipped_and_counted(tmp_path):
@@ -32,7 +33,7 @@ def test_bad_labelled_rows_are_skipped_and_counted(tmp_path):
              {"question": "q", "answer_a": "", "answer_b": "good", "label": "B"}]
     path.write_text("".join(json.dumps(line) + "\n" for line in lines))
     got = load_labelled_pairs(path)
-    assert [p["response_w"] for p in got.pairs] == ["good"] and got.pairs[0]["response_l"] == ""
+    assert [p["answer_b"] for p in got.bench.items] == ["good"] and got.bench.items[0]["answer_a"] == ""
     assert [(s["row"], s["reason"][:18]) for s in got.skipped] == [(1, "field 'label' is '"), (2, "field 'answer_b' i")]
     path.write_text(json.dumps(lines[0]) + "\n")
     with pytest.raises(InputError, match="gold.jsonl.*1 row\\(s\\) skipped.*'label' is 'C'"):
@@ -46,12 +47,13 @@ def test_the_bundled_labelled_set():
     from judge_ray.config import SelectionConfig
 
     got = load_labelled_pairs("bundled")
-    assert len(got.pairs) >= 60 and got.ties >= 1 and not got.skipped
-    assert set(Counter(p["subset"] for p in got.pairs)) == set(SelectionConfig().categories)
-    winners = Counter(p["winner"] for p in got.pairs)
+    items = got.bench.items
+    assert len(items) >= 60 and got.ties >= 1 and not got.skipped
+    assert set(Counter(p["subset"] for p in items)) == set(SelectionConfig().categories)
+    winners = Counter(p["label"] for p in items)
     assert abs(winners["A"] - winners["B"]) <= 2
-    assert all(p["response_w"] != p["response_l"] for p in got.pairs)
-    assert len({p["instruction"] for p in got.pairs}) == len(got.pairs)
+    assert all(p["answer_a"] != p["answer_b"] for p in items)
+    assert len({p["question"] for p in items}) == len(items)
 
 
 @pytest.mark.parametrize("spec, message", [

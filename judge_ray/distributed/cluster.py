@@ -40,5 +40,8 @@ def connect(address: Optional[str] = None, num_cpus: Optional[int] = None, use_g
             ray.init(num_cpus=num_cpus or max(os.cpu_count() or 1, 4), include_dashboard=False, **kwargs)
     ctx = DataContext.get_current()
     ctx.print_on_execution_start = False
+    # Ray Data's own bars (one per operator, also from the train workers' dataset) would bury the stage
+    # progress lines a person reads (`progress.StageProgress`: rows done, rows/s, ETA).
+    ctx.enable_progress_bars = False
     ctx.execution_options.preserve_order = True
     logging.getLogger("ray.data").setLevel(logging.ERROR)

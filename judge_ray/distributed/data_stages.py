@@ -13,10 +13,11 @@ no transformers engine. One actor class keeps both engines on the same code path
 from __future__ import annotations
 
 import time
-from typing import Any, Callable
+from typing import Callable
 
 import pandas as pd
 
+from judge_ray.distributed.dataflow import plain
 from judge_ray.progress import StageProgress
 from judge_ray.stages.judging import judge_batch
 from judge_ray.stages.pairs import build_pairs_batch
@@ -31,30 +32,15 @@ STAGES: dict[str, Callable[..., list[dict]]] = {
 }
 
 
-class EngineStage:
-    """A Ray Data callable class: one engine per actor, one stage function applied to each batch."""
-
-    def __init__(self, stage: str, model: str, engine: str, engine_options: dict, stage_kwargs: dict,
-                 threads: int = 1):
-        import torch
-
-        from judge_ray.engines.factory import make_engine
-        from judge_ray.models import resolve_model
-
-        torch.set_num_threads(max(1, threads))
-        self.fn = STAGES[stage]
-        self.kwargs = stage_kwargs
-        self.engine = make_engine(engine, resolve_model(model), **engine_options)
-
-    def __call__(self, batch: pd.DataFrame) -> pd.DataFrame:
-        return pd.DataFrame(self.fn(self.engine, batch.to_dict("records"), **self.kwargs))
-
-
 def run_stage(rows: list[dict], stage: str, *, model: str, engine: str, engine_options: dict,
               stage_kwargs: dict, pool_size: int, batch_size: int, actor_cpus: float, actor_gpus: float,
               log: Callable[[str], None] = print) -> list[dict]:
-    """Run one stage over `rows` on a pool of engine actors; returns the output rows in input order."""
+    """Run one stage over rows held in memory on a pool of engine actors; returns the output rows in input
+    order. For bounded inputs (a benchmark, a throughput probe); the loop's corpus-sized stages go from files to
+    files instead (`dataflow`, `loop_data`)."""
     import ray
+
+    from judge_ray.distributed.dataflow import EngineStage
 
     if not rows:
         return []
@@ -76,9 +62,5 @@ def run_stage(rows: list[dict], stage: str, *, model: str, engine: str, engine_o
     progress.finish()
     log(f"  {stage}: {len(rows)} rows -> {len(out)} in {time.time() - started:.1f}s "
         f"({pool_size} {engine} actor{'s' if pool_size > 1 else ''})")
-    return [_plain(r) for r in out]
+    return [plain(r) for r in out]
 
-
-def _plain(row: dict[str, Any]) -> dict[str, Any]:
-    """numpy scalars -> Python, so rows compare and serialise like the inputs."""
-    return {k: (v.item() if hasattr(v, "item") and not isinstance(v, (str, bytes)) else v) for k, v in row.items()}

@@ -22,10 +22,10 @@ from judge_ray.stages.seeds import derive_seed
 
 def plan_shape(judge: Any) -> tuple[tuple[str, ...], int]:
     """(orders or graded slots, samples per order) for a judge config."""
-    samples = judge.samples if judge.mode == "vote" else 1
+    samples = judge.samples if judge.mode in ("vote", "both_vote") else 1
     if judge.grading == "single_answer":
         return ("A", "B"), samples
-    return (("AB", "BA") if judge.mode == "both" else ("AB",)), samples
+    return (("AB", "BA") if judge.mode in ("both", "both_vote") else ("AB",)), samples
 
 
 def build_requests(items: Sequence[dict], judge: Any, fmt: str, seed: int) -> list[dict]:

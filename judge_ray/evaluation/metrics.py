@@ -5,10 +5,9 @@ mapped back to the original frame before comparing orders.
 """
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter
 from typing import Iterable, Sequence
 
-from judge_ray.evaluation.intervals import interval
 from judge_ray.formats.verdicts import swap_outcome
 
 
@@ -75,60 +74,3 @@ def swap_consistency(pairs: Iterable[tuple[str, str]]) -> dict:
         "bias_first": first / n_inc if n_inc else 0.0,
         "bias_second": second / n_inc if n_inc else 0.0,
     }
-
-
-def self_taught_metrics(judgments: Sequence[dict]) -> dict:
-    """Everything the loop reports for a judge on labelled A/B pairs, from its judgment rows.
-
-    Rows carry pair_id, order ("AB"/"BA"), sample, winner (label in that order), verdict, prob_a, free_valid,
-    free_verdict. Per (pair, order) the k samples are majority-voted; the two orders give consistency.
-    """
-    rows = list(judgments)
-    if not rows:
-        return {"judgments": 0}
-    labels = [r["winner"] for r in rows]
-    preds = [r["verdict"] for r in rows]
-    groups: dict[tuple, list[dict]] = defaultdict(list)
-    for r in rows:
-        groups[(r["pair_id"], r["order"])].append(r)
-    voted = {
-        key: majority_vote([r["verdict"] for r in g], sum(r["prob_a"] for r in g) / len(g)) for key, g in groups.items()
-    }
-    vote_labels = [groups[k][0]["winner"] for k in voted]
-    free_rows = [r for r in rows if r["free_valid"]]
-    metrics = {
-        "judgments": len(rows),
-        "pairs": len({r["pair_id"] for r in rows}),
-        "accuracy": agreement(labels, preds),
-        "majority_vote_accuracy": agreement(vote_labels, list(voted.values())),
-        "samples_per_vote": max(len(g) for g in groups.values()),
-        "unaided_verdict_rate": len(free_rows) / len(rows),
-        "unaided_verdict_accuracy": (sum(r["free_verdict"] == r["winner"] for r in free_rows) / len(free_rows)
-                                     if free_rows else 0.0),
-        "mean_verdict_prob": sum(r["verdict_prob"] for r in rows) / len(rows),
-        "prf": precision_recall_f1(labels, preds, ["A", "B"]),
-        "confusion": {"classes": ["A", "B"], "matrix": confusion_matrix(labels, preds, ["A", "B"])},
-    }
-    for order in ("AB", "BA"):
-        sub = [r for r in rows if r["order"] == order]
-        if sub:
-            metrics[f"accuracy_{order}"] = agreement([r["winner"] for r in sub], [r["verdict"] for r in sub])
-    both = [pid for pid in {r["pair_id"] for r in rows} if (pid, "AB") in voted and (pid, "BA") in voted]
-    if both:
-        metrics.update(swap_consistency((voted[(pid, "AB")], voted[(pid, "BA")]) for pid in both))
-        # Position-debiased verdict: the winner's probability averaged over both orders.
-        debiased = []
-        for pid in both:
-            ab, ba = groups[(pid, "AB")], groups[(pid, "BA")]
-            p_w_ab = sum(r["prob_a"] if r["winner"] == "A" else 1 - r["prob_a"] for r in ab) / len(ab)
-            p_w_ba = sum(r["prob_a"] if r["winner"] == "A" else 1 - r["prob_a"] for r in ba) / len(ba)
-            debiased.append((p_w_ab + p_w_ba) / 2 > 0.5)
-        metrics["debiased_accuracy"] = sum(debiased) / len(debiased)
-    # n and a 95% interval beside every proportion: per judgment, per vote (pair x order), per pair.
-    ns = {"accuracy": len(rows), "majority_vote_accuracy": len(voted), "consistency": len(both),
-          "debiased_accuracy": len(both), "accuracy_AB": sum(r["order"] == "AB" for r in rows),
-          "accuracy_BA": sum(r["order"] == "BA" for r in rows)}
-    for key, n in ns.items():
-        if key in metrics:
-            metrics[f"{key}_ci"] = interval(metrics[key], n)
-    return metrics

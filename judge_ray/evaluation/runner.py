@@ -14,9 +14,9 @@ import time
 from pathlib import Path
 from typing import Callable, Optional
 
-from judge_ray.config import EvaluateConfig, config_from_yaml, to_yaml
+from judge_ray.config import VOTING_MODES, EvaluateConfig, config_from_yaml, to_yaml
 from judge_ray.errors import InputError
-from judge_ray.evaluation.benchmarks import read_benchmark, skipped_summary
+from judge_ray.evaluation.benchmarks import Benchmark, read_benchmark, skipped_summary
 from judge_ray.evaluation.judging import build_requests, predictions_from_outputs
 from judge_ray.evaluation.predictions_file import read_predictions
 from judge_ray.evaluation.report import metrics_row, plot_confusion, plot_iterations, report_markdown
@@ -83,37 +83,16 @@ class Evaluation:
 
     def run_judge(self, model: str, out: Path) -> dict:
         """Predictions and metrics of one model judge (resumed when its metrics exist)."""
-        from judge_ray.distributed.data_stages import run_stage
-        from judge_ray.engines.factory import engine_options
         from judge_ray.models import resolve_model
 
         if (out / "metrics.json").exists():
             return read_json(out / "metrics.json")
-        cfg, j, r = self.cfg, self.cfg.judge, self.cfg.ray
-        path = resolve_model(model)
-        fmt = judge_format(j.format, path, self.from_run)
-        requests = build_requests(self.items, j, fmt, cfg.run.seed)
-        self.log(f"[evaluate] {model}: {len(self.items)} examples, {len(requests)} judge calls "
-                 f"(format {fmt}, grading {j.grading}, mode {j.mode})")
-        outputs = run_stage(requests, requests[0]["stage"], model=path, engine=self.engine,
-                            engine_options=engine_options(cfg.vllm, r, cfg.run.seed), stage_kwargs={},
-                            pool_size=r.pool_size, batch_size=r.batch_size, actor_cpus=r.actor_cpus,
-                            actor_gpus=r.actor_gpus, log=self.log)
-        preds = predictions_from_outputs(self.items, outputs, j, fmt)
-        return self.write_result(out, preds, {"model": model, "format": fmt})
+        fmt = judge_format(self.cfg.judge.format, resolve_model(model), self.from_run)
+        return judge_benchmarks(model, {"benchmark": (self.bench, self.cfg, out)}, self.engine, fmt,
+                                self.log)["benchmark"]
 
     def write_result(self, out: Path, preds: list[dict], judge: dict) -> dict:
-        p = self.cfg.policy
-        metrics = score(preds, p.ties, p.unparseable, self.layout, p.predicted_ties, self.bench.skipped)
-        j = self.cfg.judge
-        metrics["judge"] = {**judge, "grading": j.grading, "mode": j.mode,
-                            "samples": j.samples if j.mode == "vote" else 1, "temperature": j.temperature,
-                            "seed": self.cfg.run.seed}
-        metrics["benchmark"] = {"path": self.cfg.benchmark.path, "layout": self.layout, "turn": self.cfg.benchmark.turn}
-        write_text(out / "predictions.jsonl", "".join(json.dumps(p_, sort_keys=True) + "\n" for p_ in preds))
-        plot_confusion(metrics, out / "confusion.png", f"{judge.get('model', 'predictions')} on {self.layout}")
-        write_json(out / "metrics.json", metrics)
-        return metrics
+        return write_result(out, preds, judge, self.cfg, self.bench)
 
     def execute(self) -> Path:
         from judge_ray.distributed.cluster import connect
@@ -144,6 +123,54 @@ class Evaluation:
         self.log("\n" + text)
         self.log(f"[evaluate] done: {root} ({time.time() - started:.0f}s)")
         return root
+
+
+def write_result(out: Path, preds: list[dict], judge: dict, cfg: EvaluateConfig, bench: Benchmark) -> dict:
+    """predictions.jsonl, metrics.json (with the policies and the judge's settings) and confusion.png."""
+    p, j = cfg.policy, cfg.judge
+    metrics = score(preds, p.ties, p.unparseable, bench.layout, p.predicted_ties, bench.skipped)
+    metrics["judge"] = {**judge, "grading": j.grading, "mode": j.mode,
+                        "samples": j.samples if j.mode in VOTING_MODES else 1, "temperature": j.temperature,
+                        "max_tokens": j.max_tokens, "seed": cfg.run.seed}
+    metrics["benchmark"] = {"path": cfg.benchmark.path, "layout": bench.layout, "turn": cfg.benchmark.turn}
+    write_text(out / "predictions.jsonl", "".join(json.dumps(p_, sort_keys=True) + "\n" for p_ in preds))
+    plot_confusion(metrics, out / "confusion.png", f"{judge.get('model', 'predictions')} on {bench.layout}")
+    write_json(out / "metrics.json", metrics)
+    return metrics
+
+
+def judge_benchmarks(model: str, jobs: dict[str, tuple[Benchmark, EvaluateConfig, Path]], engine: str, fmt: str,
+                     log: Log = print) -> dict[str, dict]:
+    """One model judge on several benchmarks, each with its own judge settings and output folder, in one
+    engine pool (requests carry their own sampling): the evaluation job runs one, the self-taught loop its
+    held-out pairs and labelled sets. Returns {name: metrics}."""
+    from judge_ray.distributed.data_stages import run_stage
+    from judge_ray.engines.factory import engine_options
+    from judge_ray.models import resolve_model
+
+    path = resolve_model(model)
+    requests: list[dict] = []
+    for name, (bench, cfg, _) in jobs.items():
+        j = cfg.judge
+        built = build_requests(bench.items, j, fmt, cfg.run.seed)
+        log(f"[evaluate] {model}: {name}, {len(bench.items)} examples, {len(built)} judge calls "
+            f"(format {fmt}, grading {j.grading}, mode {j.mode})")
+        requests += [{**r, "benchmark": name} for r in built]
+    stages = {r["stage"] for r in requests}
+    if len(stages) > 1:
+        raise ValueError(f"benchmarks judged together must use one engine stage, got {sorted(stages)}")
+    cfg = next(iter(jobs.values()))[1]
+    r = cfg.ray
+    outputs = run_stage(requests, stages.pop(), model=path, engine=engine,
+                        engine_options=engine_options(cfg.vllm, r, cfg.run.seed), stage_kwargs={},
+                        pool_size=r.pool_size, batch_size=r.batch_size, actor_cpus=r.actor_cpus,
+                        actor_gpus=r.actor_gpus, log=log) if requests else []
+    results = {}
+    for name, (bench, cfg, out) in jobs.items():
+        mine = [o for o in outputs if o["benchmark"] == name]
+        preds = predictions_from_outputs(bench.items, mine, cfg.judge, fmt)
+        results[name] = write_result(out, preds, {"model": model, "format": fmt}, cfg, bench)
+    return results
 
 
 def run_evaluation(cfg: EvaluateConfig, log: Log = print) -> Path:

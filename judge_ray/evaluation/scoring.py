@@ -102,6 +102,9 @@ def score(preds: Sequence[dict], ties: str = "class", unparseable: str = "tie", 
         "parse_failure_rate": unparsed_outputs / outputs if outputs else 0.0,
         "unparsed_examples": sum(final_verdict(p) is None for p in scored),
     }
+    constrained = [c for p in preds for c in p.get("calls", []) if "unaided_verdict" in c]
+    if constrained:  # a constrained [[A]]/[[B]] choice always reads; did the free text hold a verdict unaided?
+        metrics["unaided_verdict_rate"] = sum(c["unaided_verdict"] is not None for c in constrained) / len(constrained)
     both = [p for p in scored if "winner_swapped" in p]
     if both:
         readable = [(p["winner"], p["winner_swapped"]) for p in both

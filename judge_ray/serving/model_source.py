@@ -1,5 +1,5 @@
 """Which model directory the endpoint serves: a preset, a directory, a hub id, or a self-taught run directory
-(its best iteration by majority-vote accuracy on its largest evaluation set — the bundled labelled set's 60
+(its best iteration by agreement on its largest evaluation set — the bundled labelled set's 60
 pairs say more than a held-out split of a few; ties go to the later iteration)."""
 from __future__ import annotations
 
@@ -10,12 +10,17 @@ from judge_ray.errors import InputError
 from judge_ray.rundir import is_self_taught_run, trained_iterations
 
 
+def _size(m: dict) -> int:
+    return int(m.get("scored") or m.get("pairs") or 0)
+
+
 def selection_score(metrics: dict) -> float:
-    """Majority-vote accuracy on the evaluation set with the most pairs (held-out when none says its size)."""
+    """Agreement (both orders combined, the harness's metric; majority-vote accuracy in runs written before it)
+    on the evaluation set with the most pairs (held-out when none says its size)."""
     sets = [m for m in metrics.values() if isinstance(m, dict)]
-    sized = [m for m in sets if m.get("pairs")]
-    m = max(sized, key=lambda m: m["pairs"]) if sized else (metrics.get("heldout") or {})
-    return float(m.get("majority_vote_accuracy", m.get("accuracy", -1.0)))
+    sized = [m for m in sets if _size(m)]
+    m = max(sized, key=_size) if sized else (metrics.get("heldout") or {})
+    return float(m.get("agreement", m.get("majority_vote_accuracy", m.get("accuracy", -1.0))))
 
 
 def best_iteration(run_dir: Path) -> tuple[int, Path]:

@@ -13,7 +13,8 @@ from judge_ray.stages.seeds import derive_seed
 
 def judgment_requests(pairs: Sequence[dict], samples: int, seed: int, stage: str,
                       both_orders: bool = False) -> list[dict]:
-    """One row per (pair, order, sample). Order "AB" shows the winner where the pair put it; "BA" swaps."""
+    """One row per (pair, order, sample), with a unique `request_id` (what a resumed judge stage skips by).
+    Order "AB" shows the winner where the pair put it; "BA" swaps."""
     rows = []
     for pair in pairs:
         orders = ("AB", "BA") if both_orders else ("AB",)
@@ -22,7 +23,8 @@ def judgment_requests(pairs: Sequence[dict], samples: int, seed: int, stage: str
             answer_a, answer_b = slots(pair, winner)
             for k in range(samples):
                 rows.append({
-                    "pair_id": pair["pair_id"], "order": order, "sample": k,
+                    "request_id": f"{pair['pair_id']}|{order}|{k}", "pair_id": pair["pair_id"], "order": order,
+                    "sample": k,
                     "seed": derive_seed(seed, stage, pair["pair_id"], order, k),
                     "question": pair["instruction"], "answer_a": answer_a, "answer_b": answer_b, "winner": winner,
                 })

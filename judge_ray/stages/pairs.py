@@ -2,8 +2,9 @@
 and its answer y_l is, for x, the worse answer (the Self-Taught Evaluator's synthetic preference)."""
 from __future__ import annotations
 
-import random
-from typing import Sequence
+import hashlib
+from collections import Counter
+from typing import Callable, Iterable, Optional, Sequence
 
 from judge_ray.engines.base import Engine, SamplingParams
 from judge_ray.stages.seeds import derive_seed
@@ -54,23 +55,70 @@ def build_pairs_batch(engine: Engine, rows: list[dict], sampling: SamplingParams
     return out
 
 
+def order_key(seed: int, purpose: str, row_id: str) -> str:
+    """A seeded sort key for one row (40 hex digits: no two ids share one in practice, unlike a 31-bit seed).
+    Splits and slot balancing take the rows with the smallest keys, so they do not depend on block layout."""
+    return hashlib.sha1(f"{seed}\x1f{purpose}\x1f{row_id}".encode()).hexdigest()
+
+
+def initial_slot(seed: int, pair_id: str) -> str:
+    """The winner's slot before balancing, drawn from the pair's own key."""
+    return "A" if int(order_key(seed, "slot", pair_id)[-1], 16) % 2 == 0 else "B"
+
+
+def slot_surplus(count_a: int, count_b: int) -> tuple[str, int]:
+    """(the larger slot, how many of its rows move to the other) so that the two differ by at most one."""
+    return ("A" if count_a >= count_b else "B"), abs(count_a - count_b) // 2
+
+
+def other_slot(slot: str) -> str:
+    return "B" if slot == "A" else "A"
+
+
+def place(row: dict, seed: int, split_threshold: Optional[str], flips: dict[str, tuple[str, Optional[str]]]) -> dict:
+    """A built pair with its `pair_id`, `split` (eval when its split key is at most `split_threshold`; unusable
+    when `pair_ok` is false) and `winner` slot (the initial slot, moved to the other one when it is the larger
+    side `flips[split][0]` of its split and its flip key is at most `flips[split][1]`)."""
+    pid = row["id"]
+    if not row["pair_ok"]:
+        return {**row, "pair_id": pid, "winner": "", "split": "unusable"}
+    held = split_threshold is not None and order_key(seed, "split", pid) <= split_threshold
+    split = "eval" if held else "train"
+    winner = initial_slot(seed, pid)
+    big, threshold = flips.get(split, ("", None))
+    if winner == big and threshold is not None and order_key(seed, "flip", pid) <= threshold:
+        winner = other_slot(winner)
+    return {**row, "pair_id": pid, "winner": winner, "split": split}
+
+
+def placement(usable_ids: Callable[[], Iterable[str]], eval_fraction: float, seed: int) -> tuple:
+    """(split threshold, flips) for `place`, from passes over the usable pair ids alone (no rows held): the
+    round(n x eval_fraction) smallest split keys are held out, and in each split the surplus of the larger
+    slot moves, smallest flip keys first, so that A and B differ by at most one."""
+    from judge_ray.distributed.dataflow import nth_smallest
+
+    n = sum(1 for _ in usable_ids())
+    split_threshold = nth_smallest(lambda: (order_key(seed, "split", i) for i in usable_ids()),
+                                   int(round(n * eval_fraction)))
+
+    def split_of(pid: str) -> str:
+        return "eval" if split_threshold is not None and order_key(seed, "split", pid) <= split_threshold else "train"
+
+    counts = Counter((split_of(i), initial_slot(seed, i)) for i in usable_ids())
+    flips = {}
+    for part in ("train", "eval"):
+        big, move = slot_surplus(counts[(part, "A")], counts[(part, "B")])
+        side = lambda part=part, big=big: (order_key(seed, "flip", i) for i in usable_ids()  # noqa: E731
+                                           if split_of(i) == part and initial_slot(seed, i) == big)
+        flips[part] = (big, nth_smallest(side, move))
+    return split_threshold, flips
+
+
 def assign_positions_and_split(pairs: Sequence[dict], eval_fraction: float, seed: int) -> list[dict]:
-    """Winner slot A/B balanced 50/50 (a seeded permutation) and a seeded held-out split, both recorded."""
-    rng = random.Random(seed)
-    order = list(range(len(pairs)))
-    rng.shuffle(order)
-    n_eval = int(round(len(pairs) * eval_fraction))
-    split = {idx: ("eval" if rank < n_eval else "train") for rank, idx in enumerate(order)}
-    out = []
-    # Alternate A/B within each split so both splits are balanced, not just the whole.
-    counters = {"train": 0, "eval": 0}
-    for idx in order:
-        part = split[idx]
-        position = "A" if counters[part] % 2 == 0 else "B"
-        counters[part] += 1
-        p = pairs[idx]
-        out.append({**p, "pair_id": p["id"], "winner": position, "split": part})
-    return sorted(out, key=lambda r: r["pair_id"])
+    """`placement` + `place` over pairs held in memory (the loop runs the same two over Parquet folders)."""
+    split_threshold, flips = placement(lambda: (p["id"] for p in pairs), eval_fraction, seed)
+    return sorted((place({"pair_ok": True, **p}, seed, split_threshold, flips) for p in pairs),
+                  key=lambda r: r["pair_id"])
 
 
 def slots(pair: dict, winner_slot: str) -> tuple[str, str]:

@@ -7,6 +7,7 @@ from typing import Iterable, Sequence
 
 from judge_ray.formats.self_taught import judgment_text, pairwise_prompt
 from judge_ray.formats.swap import swap_labels
+from judge_ray.stages.pairs import order_key, slot_surplus
 from judge_ray.stages.seeds import derive_seed
 
 
@@ -43,13 +44,12 @@ def swapped_sft_row(row: dict) -> dict:
 
 def balance_positions(rows: list[dict], seed: int) -> list[dict]:
     """Equal A- and B-winners, so the judge can't learn a slot: the surplus half of the larger side is moved
-    to the other slot by swapping (no example is dropped; an odd one out stays)."""
-    by_slot = {"A": [r for r in rows if r["winner"] == "A"], "B": [r for r in rows if r["winner"] == "B"]}
-    big, small = ("A", "B") if len(by_slot["A"]) >= len(by_slot["B"]) else ("B", "A")
-    move = (len(by_slot[big]) - len(by_slot[small])) // 2
-    rng = random.Random(derive_seed(seed, "balance"))
-    movers = set(id(r) for r in rng.sample(by_slot[big], move)) if move else set()
-    out = [swapped_sft_row(r) if id(r) in movers else r for r in rows]
+    to the other slot by swapping (no example is dropped; an odd one out stays). The rows that move are those
+    with the smallest `order_key(seed, "balance", pair_id)`, as in the Ray Data form (`loop_data.reject`)."""
+    big, move = slot_surplus(sum(r["winner"] == "A" for r in rows), sum(r["winner"] == "B" for r in rows))
+    ranked = sorted((r for r in rows if r["winner"] == big), key=lambda r: order_key(seed, "balance", r["pair_id"]))
+    movers = {r["pair_id"] for r in ranked[:move]}
+    out = [swapped_sft_row(r) if r["pair_id"] in movers else r for r in rows]
     return sorted(out, key=lambda r: r["pair_id"])
 
 

@@ -2,9 +2,10 @@
 challenging subset (the Self-Taught Evaluator keeps categories its judge must learn, hardest first)."""
 from __future__ import annotations
 
+import heapq
 import string
 from collections import defaultdict
-from typing import Sequence
+from typing import Iterable, Sequence
 
 from judge_ray.engines.base import Engine, sample_choice
 from judge_ray.stages.seeds import derive_seed
@@ -43,18 +44,41 @@ def classify_batch(engine: Engine, rows: list[dict], categories: Sequence[str], 
     return out
 
 
-def select_balanced(rows: Sequence[dict], categories: Sequence[str], per_category: int,
+def select_balanced(rows: Iterable[dict], categories: Sequence[str], per_category: int,
                     min_difficulty: float) -> list[dict]:
     """At most `per_category` rows of each category, hardest first, at or above `min_difficulty`.
 
     Balanced means no category crowds out the others; ties in difficulty break on id, so it is deterministic.
+    Streams: it holds at most `per_category` rows per category (a heap each), whatever the number of rows.
     """
-    by_cat: dict[str, list[dict]] = defaultdict(list)
-    for row in rows:
-        if row["difficulty"] >= min_difficulty:
-            by_cat[row["category"]].append(row)
+    wanted = set(categories)
+    heaps: dict[str, list] = defaultdict(list)
+    for n, row in enumerate(rows):
+        if row["difficulty"] < min_difficulty or row["category"] not in wanted:
+            continue
+        # Worst kept on top: easiest first, then the largest id.
+        item = (row["difficulty"], _Desc(row["id"]), n, row)
+        heap = heaps[row["category"]]
+        if len(heap) < per_category:
+            heapq.heappush(heap, item)
+        elif item > heap[0]:
+            heapq.heapreplace(heap, item)
     selected = []
     for cat in categories:
-        ranked = sorted(by_cat.get(cat, []), key=lambda r: (-r["difficulty"], r["id"]))
-        selected += ranked[:per_category]
+        selected += [item[3] for item in sorted(heaps.get(cat, []), key=lambda it: (-it[0], it[3]["id"]))]
     return selected
+
+
+class _Desc:
+    """Reverses string order inside a heap key (a smaller id ranks higher among equal difficulties)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: str):
+        self.value = value
+
+    def __lt__(self, other: "_Desc") -> bool:
+        return self.value > other.value
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Desc) and self.value == other.value

@@ -77,6 +77,7 @@ def _train_worker(config: dict) -> None:  # runs on every Ray Train worker
             start_epoch, step = state["epoch"] + 1, state["step"]
         if rank == 0:
             print(f"[train] resumed from epoch {state['epoch']} (step {step})", flush=True)
+    resumed_from = step if checkpoint else None
 
     metrics: dict = {"loss": None}  # stays so only if a resumed run had no epoch left to train
     shard = ray.train.get_dataset_shard("train")
@@ -115,7 +116,7 @@ def _train_worker(config: dict) -> None:  # runs on every Ray Train worker
 
     record = {"base_model": config["model"], "epochs": cfg.epochs, "steps": step, "final_epoch_loss": metrics["loss"],
               "zero_stage": cfg.zero_stage, "precision": cfg.precision, "workers": ctx.get_world_size(),
-              **config.get("record", {})}
+              "resumed_from_step": resumed_from, **config.get("record", {})}
     _export(engine, cfg, model_path, tokenizer, config["export_dir"], rank, dtype, record)
 
 
@@ -155,16 +156,35 @@ def _export(engine, cfg: TrainConfig, model_path: str, tokenizer, export_dir: st
           f"in {time.time() - exporting:.1f}s", flush=True)
 
 
-def train_sft(rows: list[dict], *, model: str, cfg: TrainConfig, export_dir: Path, storage_dir: Path,
+def training_dataset(rows: list[dict] | Path, workers: int):
+    """The SFT examples as a Ray Data dataset: rows in memory (a JudgeLM file) or a Parquet folder (the loop's
+    SFT set, read by the workers, never by the driver). Padded so every worker gets as many (see
+    `pad_to_workers`): the first rows are repeated."""
+    import pandas as pd
+    import ray.data
+
+    if not isinstance(rows, (str, Path)):
+        return ray.data.from_pandas(pd.DataFrame(pad_to_workers(rows, workers))[["prompt", "response"]]), len(rows)
+    from judge_ray.distributed.dataflow import read_folder
+
+    ds = read_folder(Path(rows)).select_columns(["prompt", "response"])
+    n = ds.count()
+    short = (-n) % workers
+    while short:  # a set smaller than the worker count repeats whole
+        extra = min(short, n)
+        ds, short = ds.union(read_folder(Path(rows)).select_columns(["prompt", "response"]).limit(extra)), short - extra
+    return ds, n
+
+
+def train_sft(rows: list[dict] | Path, *, model: str, cfg: TrainConfig, export_dir: Path, storage_dir: Path,
               seed: int, run_name: str, log: Callable[[str], None] = print, record: dict | None = None) -> dict:
-    """Fine-tune `model` on rows with `prompt`/`response` and export a HF directory to `export_dir`.
+    """Fine-tune `model` on rows with `prompt`/`response` (a list, or a Parquet folder streamed to the workers)
+    and export a HF directory to `export_dir`.
 
     Checkpoints go to `storage_dir` (shared storage on a multi-node cluster); rerunning with the same
     `storage_dir` and `run_name` resumes from the latest checkpoint. Returns the last reported metrics.
     `record` adds facts to the export's judge_ray_training.json (e.g. the judge's prompt format).
     """
-    import pandas as pd
-    import ray.data
     from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
     from ray.train.torch import TorchConfig, TorchTrainer
 
@@ -172,6 +192,7 @@ def train_sft(rows: list[dict], *, model: str, cfg: TrainConfig, export_dir: Pat
     export_dir.parent.mkdir(parents=True, exist_ok=True)
     storage_dir.mkdir(parents=True, exist_ok=True)
     started = time.time()
+    dataset, n_rows = training_dataset(rows, cfg.workers)
     trainer = TorchTrainer(
         _train_worker,
         train_loop_config={"train": asdict(cfg), "model": model, "export_dir": str(export_dir), "seed": seed,
@@ -183,8 +204,7 @@ def train_sft(rows: list[dict], *, model: str, cfg: TrainConfig, export_dir: Pat
         run_config=RunConfig(name=run_name, storage_path=str(storage_dir),
                              failure_config=FailureConfig(max_failures=cfg.max_failures),
                              checkpoint_config=CheckpointConfig(num_to_keep=1)),
-        datasets={"train": ray.data.from_pandas(
-            pd.DataFrame(pad_to_workers(rows, cfg.workers))[["prompt", "response"]])},
+        datasets={"train": dataset},
     )
     result = trainer.fit()
     if result.error:
@@ -194,9 +214,9 @@ def train_sft(rows: list[dict], *, model: str, cfg: TrainConfig, export_dir: Pat
     # Ray Train V2 keeps metrics only of reports that carry a checkpoint; the export records its own.
     record = json.loads((export_dir / TRAINING_RECORD).read_text())
     metrics = {"loss": record["final_epoch_loss"], "step": record["steps"], "epoch": record["epochs"] - 1,
-               "wall_s": time.time() - started}
+               "resumed_from_step": record.get("resumed_from_step"), "wall_s": time.time() - started}
     loss = "-" if metrics["loss"] is None else f"{metrics['loss']:.4f}"
-    log(f"  train: {len(rows)} examples, {cfg.workers} workers, ZeRO-{cfg.zero_stage}, {metrics['step']} steps, "
+    log(f"  train: {n_rows} examples, {cfg.workers} workers, ZeRO-{cfg.zero_stage}, {metrics['step']} steps, "
         f"loss {loss}, {metrics['wall_s']:.1f}s")
     return metrics
 

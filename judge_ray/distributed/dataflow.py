@@ -1,0 +1,227 @@
+"""Files to files through Ray Data: every stage of the loop reads a Parquet folder, maps its blocks (on an
+engine actor pool, or with a pure function) and writes a Parquet folder. The driver sees counts and a few
+thresholds, never the rows, so its memory does not grow with the corpus.
+
+Two kinds of write, and why:
+- `write_engine_stage` (model work, hours at corpus scale) uses Ray Data's own row-level checkpointing by id
+  (`DataContext.checkpoint_config`): a block's file counts once its checkpoint is committed (Ray's two-phase
+  commit: a pending marker before the file, renamed after), a rerun deletes the files of blocks that were
+  interrupted mid-write and computes only the rows that are missing. Killed actors are retried by Ray Data.
+- `write_folder` (no model: selection, splits, requests, rejection; seconds) writes into a temporary folder
+  and renames it, so a folder that exists is complete; an interrupted one is simply redone.
+
+A stage folder is finished when it holds `_done.json` (its row count, written last).
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import threading
+import time
+from pathlib import Path
+from collections import Counter
+from typing import Any, Callable, Iterable, Iterator, Optional
+
+import pandas as pd
+
+from judge_ray.progress import StageProgress
+
+DONE = "_done.json"
+Log = Callable[[str], None]
+
+
+def done_rows(folder: Path) -> Optional[int]:
+    """The row count of a finished stage folder; None when it is missing or unfinished."""
+    marker = Path(folder) / DONE
+    return json.loads(marker.read_text())["rows"] if marker.is_file() else None
+
+
+def _mark_done(folder: Path, rows: int, extra: Optional[dict] = None) -> None:
+    from judge_ray.rundir import write_json
+
+    folder.mkdir(parents=True, exist_ok=True)
+    write_json(folder / DONE, {"rows": rows, **(extra or {})})
+
+
+def read_folder(folder: Path):
+    """A finished stage folder as a Ray Data dataset (a folder of 0 rows holds no Parquet file)."""
+    import ray.data
+
+    return ray.data.read_parquet(str(folder), file_extensions=["parquet"])
+
+
+def parquet_rows(folder: Path) -> int:
+    """Rows in the Parquet files of a folder, from their footers (unreadable, half-written files skipped)."""
+    import pyarrow.parquet as pq
+
+    total = 0
+    for f in sorted(Path(folder).glob("*.parquet")):
+        try:
+            total += pq.ParquetFile(str(f)).metadata.num_rows
+        except Exception:  # a file still being written
+            continue
+    return total
+
+
+def write_folder(ds, folder: Path) -> int:
+    """Write `ds` into `folder` atomically (a temporary folder renamed when complete); returns its rows."""
+    folder = Path(folder)
+    tmp = folder.parent / f".{folder.name}.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    ds.write_parquet(str(tmp))
+    rows = parquet_rows(tmp)
+    _mark_done(tmp, rows)
+    shutil.rmtree(folder, ignore_errors=True)
+    tmp.rename(folder)
+    return rows
+
+
+class _FolderProgress:
+    """Polls the rows written into a folder (Parquet footers) while a write runs: the driver never sees the
+    rows themselves, so this is how it knows how far the stage has got."""
+
+    def __init__(self, folder: Path, progress: StageProgress, every_s: float = 2.0):
+        self.folder, self.progress, self.every_s = folder, progress, every_s
+        self.counted: dict[str, int] = {}
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        import pyarrow.parquet as pq
+
+        while not self.stop.wait(self.every_s):
+            for f in self.folder.glob("*.parquet"):
+                if f.name in self.counted:
+                    continue
+                try:
+                    n = pq.ParquetFile(str(f)).metadata.num_rows
+                except Exception:
+                    continue
+                self.counted[f.name] = n
+                self.progress.update(n)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join()
+        self.progress.finish()
+
+
+def write_checkpointed(build: Callable[[], Any], folder: Path, id_column: str, name: str, total: int,
+                       log: Log = print) -> int:
+    """Write the dataset `build()` makes (it must start with a read) into `folder`, resumable by `id_column`.
+
+    `build` is called with the checkpoint config in place: a dataset takes a copy of the DataContext when it
+    is created. A rerun of an interrupted write computes only the missing rows; of a finished one, nothing.
+    """
+    from ray.data import DataContext
+    from ray.data.checkpoint import CheckpointConfig
+
+    folder = Path(folder)
+    finished = done_rows(folder)
+    if finished is not None:
+        return finished
+    checkpoints = folder.parent / f".{folder.name}.checkpoint"
+    already = parquet_rows(folder) if folder.is_dir() else 0
+    if already:
+        log(f"  [{name}] resuming: {already} of {total} rows were written before the interruption")
+    folder.mkdir(parents=True, exist_ok=True)
+    ctx = DataContext.get_current()
+    previous = ctx.checkpoint_config
+    # Kept after success: _done.json is written after the write returns, and a kill in between must not
+    # make a rerun compute everything again (the checkpoint then filters out every row).
+    ctx.checkpoint_config = CheckpointConfig(id_column=id_column, checkpoint_path=str(checkpoints.resolve()),
+                                             delete_checkpoint_on_success=False)
+    started = time.time()
+    try:
+        with _FolderProgress(folder, StageProgress(name, total, log)) as poll:
+            poll.counted.update({f.name: 0 for f in folder.glob("*.parquet")})  # counted in `already`
+            poll.progress.done = already
+            build().write_parquet(str(folder))
+    finally:
+        ctx.checkpoint_config = previous
+    rows, seconds = parquet_rows(folder), time.time() - started
+    _mark_done(folder, rows, {"seconds": round(seconds, 1)})
+    shutil.rmtree(checkpoints, ignore_errors=True)
+    log(f"  {name}: {rows} rows in {seconds:.1f}s ({(rows - already) / max(seconds, 1e-9):.1f} rows/s) -> {folder}")
+    return rows
+
+
+class EngineStage:
+    """A Ray Data callable class: one engine per actor, one stage function applied to each batch."""
+
+    def __init__(self, stage: str, model: str, engine: str, engine_options: dict, stage_kwargs: dict,
+                 threads: int = 1):
+        import torch
+
+        from judge_ray.distributed.data_stages import STAGES
+        from judge_ray.engines.factory import make_engine
+        from judge_ray.models import resolve_model
+
+        torch.set_num_threads(max(1, threads))
+        self.fn = STAGES[stage]
+        self.kwargs = stage_kwargs
+        self.engine = make_engine(engine, resolve_model(model), **engine_options)
+
+    def __call__(self, batch: pd.DataFrame) -> pd.DataFrame:
+        return pd.DataFrame(self.fn(self.engine, batch.to_dict("records"), **self.kwargs))
+
+
+def engine_map(ds, stage: str, *, model: str, engine: str, engine_options: dict, stage_kwargs: dict,
+               pool_size: int, batch_size: int, actor_cpus: float, actor_gpus: float, block_rows: int):
+    """`ds` cut into blocks of `block_rows` (the unit of resume and progress) and mapped on an actor pool."""
+    import ray.data
+
+    return ds.repartition(target_num_rows_per_block=max(1, block_rows)).map_batches(
+        EngineStage,
+        fn_constructor_kwargs=dict(stage=stage, model=model, engine=engine, engine_options=engine_options,
+                                   stage_kwargs=stage_kwargs, threads=int(max(1, actor_cpus))),
+        batch_size=batch_size, batch_format="pandas", num_cpus=actor_cpus, num_gpus=actor_gpus or None,
+        compute=ray.data.ActorPoolStrategy(size=pool_size),
+    )
+
+
+def scan(folder: Path, columns: list[str], batch_size: int = 65536) -> Iterator[dict[str, list]]:
+    """A finished folder's columns, one batch at a time (pyarrow, on the driver): for counts and thresholds,
+    which read a column or two, cost no Ray execution (seconds each on a small cluster) and hold no rows."""
+    import pyarrow.dataset as pads
+
+    if not any(Path(folder).glob("*.parquet")):
+        return
+    for batch in pads.dataset(str(folder), format="parquet").to_batches(columns=columns, batch_size=batch_size):
+        yield batch.to_pydict()
+
+
+def count_by(folder: Path, *columns: str) -> dict:
+    """{value (or tuple of values): rows} over a finished folder."""
+    counts: Counter = Counter()
+    for batch in scan(folder, list(columns)):
+        counts.update(zip(*(batch[c] for c in columns)) if len(columns) > 1 else batch[columns[0]])
+    return dict(counts)
+
+
+def nth_smallest(keys: Callable[[], Iterable[str]], n: int) -> Optional[str]:
+    """The n-th smallest of the hex keys that `keys()` yields (each call a fresh pass), exactly, holding a
+    histogram of 4-digit prefixes and the keys of one prefix rather than n keys: the split of 10^6 pairs
+    needs 250k of them. None when n < 1; the largest key when n exceeds their count."""
+    if n < 1:
+        return None
+    buckets: Counter = Counter(k[:4] for k in keys())
+    if not buckets:
+        return None
+    seen = 0
+    for prefix in sorted(buckets):
+        if seen + buckets[prefix] >= n:
+            inside = sorted(k for k in keys() if k[:4] == prefix)
+            return inside[n - seen - 1]
+        seen += buckets[prefix]
+    return max(k for k in keys())
+
+
+def plain(row: dict[str, Any]) -> dict[str, Any]:
+    """numpy scalars -> Python, so rows compare and serialise like the inputs."""
+    return {k: (v.item() if hasattr(v, "item") and not isinstance(v, (str, bytes)) else v) for k, v in row.items()}

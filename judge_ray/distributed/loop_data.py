@@ -1,0 +1,196 @@
+"""The loop's data stages as Ray Data pipelines from Parquet folders to Parquet folders (see `dataflow`).
+
+Each function composes the pure per-row / per-group recipes of `judge_ray.stages` with Ray Data operations
+(map_batches, a group-by pair); what the driver holds is counts, thresholds and ids chosen, computed from a
+column or two streamed from the folders (`dataflow.scan`). Every choice is keyed by row id and the run seed,
+so the same run gives the same rows whatever the block layout, the worker count or a resume in between.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Optional, Sequence
+
+import pandas as pd
+
+from judge_ray.distributed.dataflow import (count_by, done_rows, engine_map, nth_smallest, plain, read_folder, scan,
+                                            write_checkpointed, write_folder)
+from judge_ray.stages.judging import judgment_requests
+from judge_ray.stages.pairs import order_key, place, placement, slot_surplus
+from judge_ray.stages.rejection import pick_one, sft_row, swapped_sft_row
+from judge_ray.stages.selection import select_balanced
+
+Log = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class EnginePool:
+    """Where an engine stage runs: the model and engine, and the actor pool that serves it."""
+
+    engine: str
+    engine_options: dict = field(default_factory=dict)
+    pool_size: int = 1
+    batch_size: int = 16
+    actor_cpus: float = 1.0
+    actor_gpus: float = 0.0
+    block_rows: int = 256
+
+    def map(self, ds, stage: str, model: str, **stage_kwargs):
+        return engine_map(ds, stage, model=model, engine=self.engine, engine_options=self.engine_options,
+                          stage_kwargs=stage_kwargs, pool_size=self.pool_size, batch_size=self.batch_size,
+                          actor_cpus=self.actor_cpus, actor_gpus=self.actor_gpus, block_rows=self.block_rows)
+
+
+def _rows(batch: pd.DataFrame) -> list[dict]:
+    return [plain(r) for r in batch.to_dict("records")]
+
+
+def _frame(rows: list[dict], like: Sequence[str]) -> pd.DataFrame:
+    return pd.DataFrame(rows) if rows else pd.DataFrame(columns=list(like))
+
+
+def column(folder: Path, name: str, where: Optional[Callable[[dict], bool]] = None, extra: Sequence[str] = ()):
+    """A fresh pass over one column of a finished folder (rows kept by `where`, which sees `extra` columns)."""
+    for batch in scan(folder, [name, *extra]):
+        if where is None:
+            yield from batch[name]
+        else:
+            keys = [name, *extra]
+            for values in zip(*(batch[k] for k in keys)):
+                row = dict(zip(keys, values))
+                if where(row):
+                    yield row[name]
+
+
+def _keep_ids(batch: pd.DataFrame, ids: frozenset) -> pd.DataFrame:
+    return batch[batch["id"].isin(ids)]
+
+
+# ---- selection ----
+def classify(corpus_dir: Path, out: Path, pool: EnginePool, model: str, categories: Sequence[str], seed: int,
+             max_candidates: Optional[int], kept: int, log: Log) -> int:
+    """The model's category and difficulty for the first `max_candidates` instructions in seeded order."""
+    threshold = nth_smallest(lambda: column(corpus_dir, "rank"), max_candidates) if max_candidates else None
+    total = min(kept, max_candidates or kept)
+
+    def build():
+        ds = read_folder(corpus_dir)
+        if threshold is not None:
+            ds = ds.filter(expr=f"rank <= '{threshold}'")
+        return pool.map(ds, "classify", model, categories=list(categories), seed=seed)
+
+    log(f"[select] classifying {total} of {kept} instructions with {model}")
+    return write_checkpointed(build, out, "id", "classify", total, log)
+
+
+def select(classified: Path, out: Path, categories: Sequence[str], per_category: int,
+           min_difficulty: float) -> dict:
+    """At most `per_category` of each category, hardest first; returns {category: count}. The choice is made
+    from three columns streamed here (a heap per category: the ids chosen, never the rows); Ray Data then
+    copies the chosen rows."""
+    fields = ("id", "category", "difficulty")
+    rows = (dict(zip(fields, v)) for b in scan(classified, list(fields)) for v in zip(*(b[f] for f in fields)))
+    chosen = frozenset(r["id"] for r in select_balanced(rows, categories, per_category, min_difficulty))
+    if not chosen:
+        return {}
+    write_folder(read_folder(classified).map_batches(_keep_ids, fn_kwargs={"ids": chosen}, batch_format="pandas"),
+                 out)
+    return count_by(out, "category")
+
+
+# ---- pairs ----
+def build_pairs(instructions: Path, out: Path, pool: EnginePool, model: str, total: int, log: Log,
+                **stage_kwargs) -> int:
+    log(f"[pairs] y_w, x', y_l for {total} instructions with {model}")
+    return write_checkpointed(lambda: pool.map(read_folder(instructions), "pairs", model, **stage_kwargs),
+                              out, "id", "pairs", total, log)
+
+
+def _place(batch: pd.DataFrame, seed: int, split_threshold: Optional[str], flips: dict) -> pd.DataFrame:
+    return _frame([place(r, seed, split_threshold, flips) for r in _rows(batch)], list(batch.columns))
+
+
+def place_pairs(built: Path, out: Path, eval_fraction: float, seed: int) -> dict:
+    """The held-out split and the winner slot of every pair (`stages.pairs.placement`, from passes over the
+    usable ids), then one Ray Data map writes them; returns {(split, winner): count}."""
+    split_threshold, flips = placement(lambda: column(built, "id", lambda r: bool(r["pair_ok"]), ["pair_ok"]),
+                                       eval_fraction, seed)
+    write_folder(read_folder(built).map_batches(
+        _place, fn_kwargs={"seed": seed, "split_threshold": split_threshold, "flips": flips}, batch_format="pandas"),
+        out)
+    return count_by(out, "split", "winner")
+
+
+# ---- judgments ----
+def _requests(batch: pd.DataFrame, samples: int, seed: int, stage: str) -> pd.DataFrame:
+    pairs = [r for r in _rows(batch) if r["split"] == "train"]
+    return _frame(judgment_requests(pairs, samples, seed, stage), ["request_id"])
+
+
+def judge_pairs(pairs: Path, requests: Path, out: Path, pool: EnginePool, model: str, *, samples: int, seed: int,
+                stage: str, log: Log, **judge_kwargs) -> int:
+    """N seeded judgments per training pair by `model`: the requests (one per pair x sample, `request_id`) are
+    written first, so that a resumed judge stage skips by request id, then judged on the engine pool."""
+    if done_rows(requests) is None:
+        write_folder(read_folder(pairs).map_batches(
+            _requests, fn_kwargs={"samples": samples, "seed": seed, "stage": stage}, batch_format="pandas"),
+            requests)
+    return write_checkpointed(lambda: pool.map(read_folder(requests), "judge", model, **judge_kwargs),
+                              out, "request_id", "judge", done_rows(requests), log)
+
+
+# ---- rejection sampling ----
+SFT_COLUMNS = ["pair_id", "winner", "question", "answer_a", "answer_b", "reasoning", "swapped", "prompt",
+               "response", "kept"]
+
+
+def _pick(group: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """One row per pair: its picked judgment as an SFT row (`kept`), or a stub saying none was correct."""
+    picked = pick_one(_rows(group), seed)
+    row = {**sft_row(picked), "kept": True} if picked else {"pair_id": str(group["pair_id"].iloc[0]), "kept": False}
+    return _frame([row], SFT_COLUMNS)
+
+
+def _finish_sft(batch: pd.DataFrame, seed: int, swap_augment: bool, big: str, threshold: Optional[str]) -> pd.DataFrame:
+    rows = [{k: v for k, v in r.items() if k != "kept"} for r in _rows(batch) if r["kept"]]
+    if swap_augment:
+        rows += [swapped_sft_row(r) for r in rows]
+    elif threshold is not None:
+        rows = [swapped_sft_row(r) if r["winner"] == big and order_key(seed, "balance", r["pair_id"]) <= threshold
+                else r for r in rows]
+    return _frame(rows, SFT_COLUMNS[:-1])
+
+
+def reject(judgments: Path, out: Path, seed: int, balance: bool, swap_augment: bool) -> dict:
+    """`stages.rejection.rejection_sample` in Ray Data: one seeded correct judgment per pair (a group-by pair
+    into `<out>_picked/`), then JudgeLM's swap augmentation or A/B balancing into `out`; returns the counts a
+    person checks (also in `<out>_stats.json`)."""
+    from judge_ray.rundir import read_json, write_json
+
+    stats_path = out.parent / f"{out.name}_stats.json"
+    if done_rows(out) is not None and stats_path.is_file():
+        return read_json(stats_path)
+    picked_dir = out.parent / f"{out.name}_picked"
+    n = done_rows(judgments) or 0
+    if done_rows(picked_dir) is None:
+        partitions = max(1, min(200, n // 20000 + 1))  # a hash shuffle partition per ~20k judgments
+        write_folder(read_folder(judgments).groupby("pair_id", num_partitions=partitions).map_groups(
+            _pick, fn_kwargs={"seed": seed}, batch_format="pandas"), picked_dir)
+    slots = count_by(picked_dir, "kept", "winner")
+    kept_a, kept_b = slots.get((True, "A"), 0), slots.get((True, "B"), 0)
+    big, move = slot_surplus(kept_a, kept_b)
+    threshold = None
+    if balance and not swap_augment and move:
+        threshold = nth_smallest(lambda: (order_key(seed, "balance", p) for p in column(
+            picked_dir, "pair_id", lambda r: r["kept"] and r["winner"] == big, ["kept", "winner"])), move)
+    write_folder(read_folder(picked_dir).map_batches(
+        _finish_sft, fn_kwargs={"seed": seed, "swap_augment": swap_augment, "big": big, "threshold": threshold},
+        batch_format="pandas"), out)
+    after = count_by(out, "winner")
+    pairs = sum(slots.values())
+    stats = {"judgments": n, "correct_judgments": sum(bool(c) for c in column(judgments, "correct")),
+             "pairs": pairs, "pairs_kept": kept_a + kept_b, "pairs_dropped": pairs - kept_a - kept_b,
+             "kept_winner_A_before_balance": kept_a, "sft_rows": sum(after.values()),
+             "sft_winner_A": after.get("A", 0), "sft_winner_B": after.get("B", 0)}
+    write_json(stats_path, stats)
+    return stats
