@@ -26,7 +26,7 @@ from judge_ray.instructions import bundled_instructions_path
 from judge_ray.labelled import labelled_name, labelled_path, load_labelled_pairs
 from judge_ray.models import check_model
 from judge_ray.rundir import RunDir, read_json, write_json, write_text
-from judge_ray.stages.pairs import slots
+from judge_ray.stages.pairs import benchmark_row
 from judge_ray.summary import quality_table, summary_markdown, summary_table
 
 Log = Callable[[str], None]
@@ -108,14 +108,12 @@ class SelfTaughtRun:
         label), read by the evaluation harness like any other benchmark."""
         path = self.run.iter_dir(1) / "heldout.jsonl"
         if not path.is_file():
-            fields = ["pair_id", "instruction", "response_w", "response_l", "winner", "split"]
+            fields = ["pair_id", "instruction", "response_w", "response_l", "winner", "split", "category"]
             lines = []
             for batch in scan(self.run.iter_dir(1) / "pairs", fields):
                 for p in (dict(zip(fields, v)) for v in zip(*(batch[f] for f in fields))):
                     if p["split"] == "eval":
-                        a, b = slots(p, p["winner"])
-                        lines.append(json.dumps({"id": p["pair_id"], "question": p["instruction"], "answer_a": a,
-                                                 "answer_b": b, "label": p["winner"]}) + "\n")
+                        lines.append(json.dumps(benchmark_row(p)) + "\n")
             write_text(path, "".join(lines))
         bench = read_benchmark(str(path), "pairs", seed=self.cfg.run.seed) if path.stat().st_size else None
         return bench if bench and bench.items else None

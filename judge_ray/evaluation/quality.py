@@ -18,7 +18,7 @@ from judge_ray.evaluation.intervals import pct_with_interval
 from judge_ray.evaluation.report import markdown_table
 from judge_ray.labelled import bundled_labelled_path
 from judge_ray.rundir import is_self_taught_run, read_parquet, write_text
-from judge_ray.stages.pairs import slots
+from judge_ray.stages.pairs import benchmark_row
 
 QUALITY_HEADER = ["benchmark", "judge", "n", "agreement [95% CI]", "consistency [95% CI]", "bias 1st [95% CI]",
                   "bias 2nd [95% CI]"]
@@ -27,14 +27,7 @@ COIN = {"agreement": 0.25, "consistency": 0.5}  # an unbiased coin, both orders,
 
 def heldout_benchmark_rows(pairs: list[dict]) -> list[dict]:
     """The run's held-out pairs (split "eval") in the `pairs` benchmark layout, winner where the pair put it."""
-    rows = []
-    for p in pairs:
-        if p.get("split") != "eval":
-            continue
-        a, b = slots(p, p["winner"])
-        rows.append({"id": str(p["pair_id"]), "question": p["instruction"], "answer_a": a, "answer_b": b,
-                     "label": p["winner"], "subset": str(p.get("category") or "")})
-    return rows
+    return [benchmark_row(p) for p in pairs if p.get("split") == "eval"]
 
 
 def quality_rows(benchmark: str, per_iter: dict[int, dict]) -> list[list[str]]:
@@ -96,8 +89,8 @@ def judge_quality(run_dir: str | Path, engine: str = "transformers", max_tokens:
         raise InputError(f"{run}: not a self-taught run directory (no config.yaml and iter_1/)")
     out = run / "quality"
     benchmarks = {"bundled": bundled_labelled_path()}
-    pairs_file = run / "iter_1" / "pairs.parquet"
-    heldout = heldout_benchmark_rows(read_parquet(pairs_file)) if pairs_file.is_file() else []
+    pairs_dir = run / "iter_1" / "pairs"  # a Parquet folder (the loop's stages write folders)
+    heldout = heldout_benchmark_rows(read_parquet(pairs_dir)) if pairs_dir.is_dir() else []
     if heldout:
         benchmarks["heldout"] = out / "heldout_pairs.jsonl"
         write_text(benchmarks["heldout"], "".join(json.dumps(r) + "\n" for r in heldout))

@@ -121,6 +121,14 @@ def assign_positions_and_split(pairs: Sequence[dict], eval_fraction: float, seed
                   key=lambda r: r["pair_id"])
 
 
+def benchmark_row(pair: dict) -> dict:
+    """A placed pair in the `pairs` benchmark layout (winner where the pair put it), as the evaluation harness
+    reads held-out pairs."""
+    a, b = slots(pair, pair["winner"])
+    return {"id": str(pair["pair_id"]), "question": pair["instruction"], "answer_a": a, "answer_b": b,
+            "label": pair["winner"], "subset": str(pair.get("category") or "")}
+
+
 def slots(pair: dict, winner_slot: str) -> tuple[str, str]:
     """(answer A, answer B) with the winning response y_w in `winner_slot`."""
     return (pair["response_w"], pair["response_l"]) if winner_slot == "A" else (pair["response_l"], pair["response_w"])

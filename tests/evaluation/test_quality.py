@@ -48,10 +48,11 @@ def test_judge_quality_on_a_tiny_run_directory(ray_cluster, tiny_model, tmp_path
 
     run = tmp_path / "run"
     shutil.copytree(tiny_model, run / "iter_1" / "model")
+    (run / "iter_1" / "pairs").mkdir()
     (run / "config.yaml").write_text("model: tiny\n")
     pd.DataFrame([{"pair_id": f"p{i}", "instruction": f"What is {i} + {i}?", "response_w": str(2 * i),
                    "response_l": str(2 * i + 1), "winner": "AB"[i % 2], "split": "eval" if i < 3 else "train"}
-                  for i in range(5)]).to_parquet(run / "iter_1" / "pairs.parquet")
+                  for i in range(5)]).to_parquet(run / "iter_1" / "pairs" / "part-0.parquet")
     text, plot = judge_quality(run, extra=["ray.actor_cpus=1"], log=lambda _: None)
     assert plot.is_file() and (run / "quality" / "summary.md").read_text() == text
     for name, n in (("bundled", 60), ("heldout", 3)):

@@ -22,4 +22,4 @@ def test_one_iteration_on_gpu(ray_cluster, tiny_model, tmp_path):
     run = run_self_taught(cfg, log=print)
     record = json.loads((run / "iter_1" / "model" / "judge_ray_training.json").read_text())
     assert record["precision"] == "bf16" and record["steps"] >= 1
-    assert json.loads((run / "iter_1" / "metrics.json").read_text())["heldout"]["judgments"] > 0
+    assert json.loads((run / "iter_1" / "metrics.json").read_text())["heldout"]["scored"] > 0

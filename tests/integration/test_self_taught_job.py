@@ -46,19 +46,23 @@ def test_one_iteration_end_to_end(engine, ray_cluster, tiny_model, tmp_path):
     assert corpus["layout"] == "instruction" and corpus["read"] == corpus["kept"] == 72 and not corpus["dropped"]
     assert "72 rows read, 72 kept" in (run / "summary.md").read_text()
 
-    selected = pd.read_parquet(it / "instructions.parquet")
+    for stage in ("classified", "instructions", "pairs_built", "pairs", "requests", "judgments", "sft"):
+        assert (it / stage / "_done.json").is_file(), stage  # every stage a finished Parquet folder
+    assert not list(it.glob(".*checkpoint")), "Ray Data checkpoints left behind after the stages finished"
+    selected = pd.read_parquet(it / "instructions")
     assert 1 <= len(selected) <= 6
     assert set(selected["category"]) <= {"coding", "math", "writing"}
     assert selected.groupby("category").size().max() <= 2
 
-    pairs = pd.read_parquet(it / "pairs.parquet")
+    pairs = pd.read_parquet(it / "pairs")
     usable = pairs[pairs["split"].isin(["train", "eval"])]
     assert len(pairs) == len(selected) and len(usable) >= 1
     assert (usable["response_w"] != usable["response_l"]).all()
     train_pairs = usable[usable["split"] == "train"]
 
-    judgments = pd.read_parquet(it / "judgments.parquet")
+    judgments = pd.read_parquet(it / "judgments")
     assert len(judgments) == 3 * len(train_pairs)  # N samples per training pair
+    assert judgments["request_id"].is_unique and set(judgments["pair_id"]) == set(train_pairs["pair_id"])
     assert set(judgments["verdict"]) <= {"A", "B"} and judgments["verdict"].notna().all()
     # the verdict's probability is that of the option drawn (at temperature, not always the likelier one)
     expected = judgments["prob_a"].where(judgments["verdict"] == "A", 1 - judgments["prob_a"])
@@ -66,7 +70,7 @@ def test_one_iteration_end_to_end(engine, ray_cluster, tiny_model, tmp_path):
     assert judgments["prob_a"].between(0.0, 1.0).all()
     assert judgments["seed"].nunique() == len(judgments)
 
-    sft = pd.read_parquet(it / "sft.parquet")
+    sft = pd.read_parquet(it / "sft")
     kept = judgments[judgments["correct"]]["pair_id"].nunique()
     assert len(sft) == kept
     assert sft["response"].str.endswith(("[[A]]", "[[B]]")).all()
@@ -83,18 +87,24 @@ def test_one_iteration_end_to_end(engine, ray_cluster, tiny_model, tmp_path):
     else:
         assert not (it / "checkpoints").exists()
 
+    # The held-out pairs are evaluated by the evaluation harness: its files, its metrics.
     metrics = json.loads((it / "metrics.json").read_text())
-    held = metrics["heldout"]
-    assert held["judgments"] == 2 * 2 * (len(usable) - len(train_pairs))  # both orders x k samples
-    for key in ("accuracy", "majority_vote_accuracy", "consistency", "bias_first", "unaided_verdict_rate"):
-        assert 0.0 <= held[key] <= 1.0
-    assert metrics["labelled:gold"]["pairs"] == 2
-    assert held["accuracy_ci"]["n"] == held["judgments"] and held["consistency_ci"]["n"] == held["pairs"]
-    assert held["accuracy_ci"]["low"] <= held["accuracy"] <= held["accuracy_ci"]["high"]
-    assert json.loads((run / "baseline" / "metrics.json").read_text())["heldout"]["judgments"] == held["judgments"]
+    held, n_held = metrics["heldout"], len(usable) - len(train_pairs)
+    harness = it / "eval" / "heldout"
+    assert json.loads((harness / "metrics.json").read_text()) == held
+    predictions = [json.loads(line) for line in (harness / "predictions.jsonl").read_text().splitlines()]
+    assert len(predictions) == n_held and all(len(p["calls"]) == 2 * 2 for p in predictions)  # orders x k
+    assert held["judge"]["mode"] == "both_vote" and held["judge"]["format"] == "pairwise"
+    assert held["scored"] == n_held and held["swap"]["judged_both_orders"] == n_held
+    assert held["agreement_ci"]["n"] == n_held and held["swap"]["consistency_ci"]["n"] == n_held
+    assert held["agreement_ci"]["low"] <= held["agreement"] <= held["agreement_ci"]["high"]
+    assert 0.0 <= held["unaided_verdict_rate"] <= 1.0
+    assert metrics["labelled:gold"]["scored"] == 2  # the tie set aside
+    assert (it / "eval" / "labelled-gold" / "confusion.png").is_file()
+    assert json.loads((run / "baseline" / "metrics.json").read_text())["heldout"]["scored"] == n_held
     summary = (run / "summary.md").read_text()
     assert "| 1 | M_1 |" in summary and "| 0 | M_0 (seed) |" in summary and "1 ties set aside" in summary
-    assert "| 1 | M_1 | labelled:gold | 2 |" in summary and f"n={held['judgments']}" in summary
+    assert "| 1 | M_1 | labelled:gold | 2 |" in summary and f"n={n_held}" in summary
     assert not list(run.rglob("*.tmp")), "temporary files left behind"
 
     # M_1 was loaded by this run's engine to evaluate it (metrics above); the other engine loads it too.
@@ -114,7 +124,7 @@ def test_interrupted_run_resumes_from_finished_stages(ray_cluster, tiny_model, t
     overrides = TINY + ["engine=transformers", f"run.root={tmp_path}", "run.name=resume", "eval.baseline=false"]
     cfg = load_config(None, overrides)
     run = run_self_taught(cfg, log=lambda _: None)
-    pairs_mtime = os.stat(run / "iter_1" / "pairs.parquet").st_mtime_ns
+    pairs_mtime = os.stat(run / "iter_1" / "pairs" / "_done.json").st_mtime_ns
     model_mtime = os.stat(run / "iter_1" / "model" / "model.safetensors").st_mtime_ns
     # Simulate a crash after training: the evaluation and summary never got written.
     (run / "summary.md").unlink()
@@ -123,11 +133,11 @@ def test_interrupted_run_resumes_from_finished_stages(ray_cluster, tiny_model, t
     run_self_taught(cfg, log=logs.append)
     assert any("resuming" in line for line in logs)
     assert not any(line.startswith("[select]") or line.startswith("[pairs]") for line in logs)
-    assert os.stat(run / "iter_1" / "pairs.parquet").st_mtime_ns == pairs_mtime
+    assert os.stat(run / "iter_1" / "pairs" / "_done.json").st_mtime_ns == pairs_mtime
     assert os.stat(run / "iter_1" / "model" / "model.safetensors").st_mtime_ns == model_mtime
     assert (run / "iter_1" / "metrics.json").exists() and (run / "summary.md").exists()
     assert not (run / "baseline").exists()
     # the bundled labelled set is evaluated by default, in both orders, k = eval.labelled_samples
     bundled = json.loads((run / "iter_1" / "metrics.json").read_text())["labelled:bundled"]
-    assert bundled["pairs"] >= 60 and bundled["judgments"] == 2 * bundled["pairs"]
+    assert bundled["scored"] >= 60 and bundled["judge"]["mode"] == "both" and bundled["judge"]["max_tokens"] == 0
     assert "labelled set `bundled`" in (run / "summary.md").read_text()

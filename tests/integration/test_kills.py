@@ -1,0 +1,154 @@
+"""Reliability shown by killing things, then asserting on ids that every row is there exactly once:
+an engine actor SIGKILLed mid-stage, the job's driver SIGKILLed mid-stage (the rerun computes only what is
+missing), and a Ray Train worker SIGKILLed mid-training (the group restarts from the last checkpoint)."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from judge_ray.config import TrainConfig
+from judge_ray.distributed.dataflow import done_rows
+from judge_ray.distributed.loop_data import EnginePool, judge_pairs
+
+pytestmark = pytest.mark.slow
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _alive_actor_pids(class_fragment: str) -> list[int]:
+    """Actor processes by their title (`ray::<Class>...`): the state API needs the dashboard, which the
+    test cluster does not start."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        try:
+            title = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if title.startswith("ray::") and class_fragment in title.split(" ")[0] + title:
+            pids.append(int(proc.name))
+    return sorted(pids)
+
+
+def _wait(predicate, timeout: float, what: str, every: float = 0.1):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(every)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _files(folder: Path) -> dict[str, int]:
+    return {f.name: f.stat().st_mtime_ns for f in folder.glob("*.parquet")} if folder.is_dir() else {}
+
+
+def _pairs_folder(root: Path, n: int) -> Path:
+    folder = root / "pairs"
+    folder.mkdir(parents=True)
+    pd.DataFrame([{"pair_id": f"p{i:04d}", "instruction": f"Add {i} and {i}.", "response_w": str(2 * i),
+                   "response_l": f"{i} plus {i} is {2 * i + 1}", "winner": "AB"[i % 2], "split": "train"}
+                  for i in range(n)]).to_parquet(folder / "part-0.parquet")
+    return folder
+
+
+def test_engine_actor_killed_mid_stage_loses_no_row(ray_cluster, tiny_model, tmp_path):
+    pairs = _pairs_folder(tmp_path, 60)
+    pool = EnginePool(engine="transformers", engine_options={"dtype": "float32", "max_model_len": 1024, "seed": 0},
+                      batch_size=8, actor_cpus=1, block_rows=16)
+    out, result = tmp_path / "judgments", {}
+
+    def stage():
+        result["rows"] = judge_pairs(pairs, tmp_path / "requests", out, pool, tiny_model, samples=4, seed=0,
+                                     stage="kill", log=lambda _: None, max_tokens=24, temperature=0.8, top_p=0.95)
+
+    thread = threading.Thread(target=stage)
+    thread.start()
+    _wait(lambda: len(_files(out)) >= 1, 180, "a first judged block")
+    pids = _alive_actor_pids("EngineStage")
+    assert pids, "no engine actor to kill"
+    assert done_rows(out) is None, "the stage finished before the kill: make it longer"
+    os.kill(pids[0], signal.SIGKILL)
+    thread.join(timeout=300)
+    assert not thread.is_alive()
+    judged = pd.read_parquet(out)
+    assert result["rows"] == len(judged) == 240
+    assert judged["request_id"].is_unique
+    assert sorted(judged["request_id"]) == sorted(f"p{i:04d}|AB|{k}" for i in range(60) for k in range(4))
+
+
+def test_job_driver_killed_mid_stage_resumes_only_the_missing_rows(ray_cluster, tiny_model, tmp_path):
+    import ray
+
+    env = {**os.environ, "RAY_ADDRESS": ray.get_runtime_context().gcs_address, "PYTHONUNBUFFERED": "1"}
+    cmd = [sys.executable, str(REPO / "jobs" / "self_taught.py"), "model=tiny", "engine=transformers",
+           "iterations=1", f"run.root={tmp_path}", "run.name=killed", "selection.per_category=12",
+           "selection.max_candidates=72",
+           "generation.max_tokens=12", "generation.modify_max_tokens=10", "generation.eval_fraction=0.1",
+           "judge.samples=12", "judge.max_tokens=24", "eval.baseline=false", "eval.max_tokens=4",
+           "train.max_length=256", "ray.batch_size=8", "ray.actor_cpus=1", "ray.block_rows=16"]
+    judgments = tmp_path / "killed" / "iter_1" / "judgments"
+    first = subprocess.Popen(cmd, env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        _wait(lambda: len(_files(judgments)) >= 2 or first.poll() is not None, 420, "judged blocks", every=0.05)
+        assert first.poll() is None and done_rows(judgments) is None, "the job got past judging before the kill"
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=30)
+    finally:
+        if first.poll() is None:
+            first.kill()
+    before = _files(judgments)
+    total = done_rows(tmp_path / "killed" / "iter_1" / "requests")
+    second = subprocess.run(cmd, env=env, cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
+    log = second.stdout + second.stderr
+    assert "[select]" not in log and "[pairs]" not in log, "finished stages were computed again"
+    assert "[judge] resuming:" in log
+    after = _files(judgments)
+    kept = {name for name in before if after.get(name) == before[name]}
+    assert kept, "no block written before the kill survived: the rerun recomputed everything"
+    judged = pd.read_parquet(judgments)
+    requests = pd.read_parquet(tmp_path / "killed" / "iter_1" / "requests")
+    assert len(judged) == total == len(requests) and judged["request_id"].is_unique
+    assert set(judged["request_id"]) == set(requests["request_id"])
+    assert (tmp_path / "killed" / "summary.md").is_file()
+    rerun = subprocess.run(cmd, env=env, cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert rerun.returncode == 2 and "already holds a finished run" in rerun.stdout + rerun.stderr
+
+
+def test_train_worker_killed_mid_training_resumes_from_its_checkpoint(ray_cluster, tiny_model, tmp_path):
+    from judge_ray.training.zero3 import train_sft
+
+    rows = [{"prompt": f"Which is right, {i} or {i + 1}? " * 3, "response": f"{i} is right. [[A]]"}
+            for i in range(48)]
+    cfg = TrainConfig(workers=2, epochs=3, lr=1e-3, batch_size_per_worker=2, max_length=128, max_failures=2,
+                      keep_checkpoints=True)
+    storage, result = tmp_path / "checkpoints", {}
+
+    def train():
+        result["metrics"] = train_sft(rows, model=tiny_model, cfg=cfg, export_dir=tmp_path / "model",
+                                      storage_dir=storage, seed=0, run_name="kill", log=lambda _: None)
+
+    thread = threading.Thread(target=train)
+    thread.start()
+    # Ray Train's controller writes this snapshot once it has registered a reported checkpoint.
+    _wait(lambda: (storage / "kill" / "checkpoint_manager_snapshot.json").is_file(), 300,
+          "a first registered epoch checkpoint", every=0.05)
+    pids = _alive_actor_pids("RayTrainWorker")
+    assert pids, "no train worker to kill"
+    os.kill(pids[-1], signal.SIGKILL)
+    thread.join(timeout=600)
+    assert not thread.is_alive() and "metrics" in result
+    record = json.loads((tmp_path / "model" / "judge_ray_training.json").read_text())
+    steps_per_epoch = 48 // (2 * 2)
+    assert record["steps"] == 3 * steps_per_epoch  # every step of every epoch, none repeated in the count
+    assert record["resumed_from_step"] in (steps_per_epoch, 2 * steps_per_epoch), record
+    assert result["metrics"]["resumed_from_step"] == record["resumed_from_step"]
