@@ -301,7 +301,8 @@ def _check_sampling(problems: list[str], name: str, t: Any) -> None:
 def _check(cfg: SelfTaughtConfig) -> None:
     """Value checks omegaconf's types can't express."""
     problems: list[str] = []
-    _choice(problems, "engine", cfg.engine, ENGINES)
+    if ":" not in cfg.engine:  # package.module:ClassName is an engine of one's own
+        _choice(problems, "engine", cfg.engine, ENGINES)
     _check_train(problems, cfg.train)
     positive = {
         "iterations": cfg.iterations, "judge.samples": cfg.judge.samples, "eval.samples": cfg.eval.samples,

@@ -300,14 +300,3 @@ def check_corpus_spec(spec: str) -> None:
     if is_datasets_dir(spec) or looks_like_hub_id(spec) or corpus_files(spec):
         return
     raise InputError(f"data.instructions={spec}: no such file, folder or glob of .jsonl/.json/.parquet files")
-
-
-def read_instructions(out_dir: Path, limit: Optional[int] = None) -> list[dict]:
-    """The prepared instructions in their seeded order (the same whatever the block layout), the first
-    `limit` of them. The selection stage takes them as rows (it classifies a few thousand at most)."""
-    import pyarrow.dataset as pads
-
-    directory = out_dir / "instructions"
-    threshold = _nth_smallest(directory, "rank", limit) if limit else None
-    where = pads.field("rank") <= threshold if threshold is not None else None
-    return pads.dataset(str(directory), format="parquet").to_table(filter=where).sort_by("rank").to_pylist()

@@ -1,4 +1,5 @@
-"""Pick and build an engine: `engine: auto|vllm|transformers`."""
+"""Pick and build an engine: `engine: auto|vllm|transformers`, or `package.module:ClassName` for an Engine
+subclass of one's own (built as `Class(model_path, **engine_options)`; benchmarks/scale.py uses one)."""
 from __future__ import annotations
 
 import importlib.metadata
@@ -27,8 +28,16 @@ def vllm_available() -> bool:
         return False
 
 
+def is_import_path(kind: str) -> bool:
+    """`package.module:ClassName`: an Engine subclass of the user's own (it must import on every Ray worker)."""
+    module, _, name = kind.partition(":")
+    return bool(module) and name.isidentifier()
+
+
 def resolve_engine_kind(kind: str) -> str:
     """`auto` becomes vllm when it can run, else transformers; asking for vllm without it is an error."""
+    if is_import_path(kind):
+        return kind
     if kind == "auto":
         return "vllm" if vllm_available() else "transformers"
     if kind == "vllm" and not vllm_available():
@@ -41,6 +50,11 @@ def resolve_engine_kind(kind: str) -> str:
 def make_engine(kind: str, model_path: str, **options: Any) -> Engine:
     """Build an engine of a resolved kind on a local model directory (or hub id)."""
     kind = resolve_engine_kind(kind)
+    if is_import_path(kind):
+        import importlib
+
+        module, _, name = kind.partition(":")
+        return getattr(importlib.import_module(module), name)(model_path, **options)
     if kind == "vllm":
         from judge_ray.engines.vllm_engine import VllmEngine
 
