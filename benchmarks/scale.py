@@ -72,7 +72,8 @@ def measure(corpus: str, out: str, rows: int) -> dict:
     def timed(name: str, fn, rows_of):
         t = time.time()
         result = fn()
-        stages[name] = {"s": time.time() - t, "rows": rows_of(result)}
+        stages[name] = {"s": time.time() - t, "rows": rows_of(result),
+                        "driver_peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
         return result
 
     started = time.time()
@@ -113,8 +114,9 @@ def main() -> None:
         if line is None:
             sys.exit(f"size {n} failed:\n{proc.stderr[-2000:]}")
         results[n] = r = json.loads(line[len("RESULT "):])
-        print(f"[{n} rows] {r['wall_s']:.1f}s, {r['kept']} kept, driver peak {r['driver_peak_rss_mb']:.0f} MB",
-              flush=True)
+        print(f"[{n} rows] {r['wall_s']:.1f}s, {r['kept']} kept, driver peak {r['driver_peak_rss_mb']:.0f} MB "
+              f"(at start {r['driver_rss_at_start_mb']:.0f}; after each stage: "
+              + ", ".join(f"{k} {v['driver_peak_mb']:.0f}" for k, v in r["stages"].items()) + ")", flush=True)
 
     names = list(next(iter(results.values()))["stages"])
     print("\n| rows | kept | selected | pairs | judgments | " + " | ".join(f"{s} s (rows/s)" for s in names)

@@ -20,6 +20,7 @@ import pandas as pd
 from judge_ray.corpus.layouts import DUPLICATE, LANGUAGE_FIELDS, corpus_row, detect_layout
 from judge_ray.errors import InputError, UserError
 from judge_ray.rundir import read_json, write_json
+from judge_ray.stages.selection import Descending
 
 EXTENSIONS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".parquet": "parquet"}
 BROKEN = "broken JSON line"
@@ -248,7 +249,7 @@ def _nth_smallest(directory: Path, column: str, n: int, usable_only: bool = Fals
     holding at most n values at a time; None when there are n or fewer."""
     import heapq
 
-    heap: list[_Desc] = []  # the n smallest distinct values so far, the largest of them on top
+    heap: list[Descending] = []  # the n smallest distinct values so far, the largest of them on top
     members: set[str] = set()
     for batch in _batches(directory, [column, "drop"] if usable_only else [column]):
         values, drops = batch.column(0).to_pylist(), (batch.column(1).to_pylist() if usable_only else None)
@@ -256,28 +257,16 @@ def _nth_smallest(directory: Path, column: str, n: int, usable_only: bool = Fals
             if (drops and drops[k]) or value in members:
                 continue
             if len(heap) < n:
-                heapq.heappush(heap, _Desc(value))
+                heapq.heappush(heap, Descending(value))
                 members.add(value)
             elif value < heap[0].value:
-                members.discard(heapq.heapreplace(heap, _Desc(value)).value)
+                members.discard(heapq.heapreplace(heap, Descending(value)).value)
                 members.add(value)
     return heap[0].value if len(heap) == n else None
 
 
 def _column_sum(directory: Path, column: str) -> int:
     return sum(int(sum(v for v in batch.column(0).to_pylist() if v)) for batch in _batches(directory, [column]))
-
-
-class _Desc:
-    """Reverses string order, so heapq's min-heap keeps the largest of the n smallest on top."""
-
-    __slots__ = ("value",)
-
-    def __init__(self, value: str):
-        self.value = value
-
-    def __lt__(self, other: "_Desc") -> bool:
-        return self.value > other.value
 
 
 def _rows(directory: Path) -> int:

@@ -1,7 +1,7 @@
 """The loop's data stages as Ray Data pipelines from Parquet folders to Parquet folders (see `dataflow`).
 
 Each function composes the pure per-row / per-group recipes of `judge_ray.stages` with Ray Data operations
-(map_batches, a group-by pair); what the driver holds is counts, thresholds and ids chosen, computed from a
+(map_batches, a hash partition by pair); what the driver holds is counts, thresholds and ids chosen, computed from a
 column or two streamed from the folders (`dataflow.scan`). Every choice is keyed by row id and the run seed,
 so the same run gives the same rows whatever the block layout, the worker count or a resume in between.
 """
@@ -13,7 +13,8 @@ from typing import Callable, Optional, Sequence
 
 import pandas as pd
 
-from judge_ray.distributed.dataflow import (count_by, done_rows, engine_map, nth_smallest, plain, read_folder, scan,
+from judge_ray.distributed.dataflow import (count_by, done_rows, engine_map, nth_smallest, parquet_rows, plain,
+                                            read_folder, scan,
                                             write_checkpointed, write_folder)
 from judge_ray.stages.judging import judgment_requests
 from judge_ray.stages.pairs import order_key, place, placement, slot_surplus
@@ -144,11 +145,17 @@ SFT_COLUMNS = ["pair_id", "winner", "question", "answer_a", "answer_b", "reasoni
                "response", "kept"]
 
 
-def _pick(group: pd.DataFrame, seed: int) -> pd.DataFrame:
-    """One row per pair: its picked judgment as an SFT row (`kept`), or a stub saying none was correct."""
-    picked = pick_one(_rows(group), seed)
-    row = {**sft_row(picked), "kept": True} if picked else {"pair_id": str(group["pair_id"].iloc[0]), "kept": False}
-    return _frame([row], SFT_COLUMNS)
+def _pick(block: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """One row per pair of a block that holds all of its pairs' judgments: the picked judgment as an SFT row
+    (`kept`), or a stub saying none was correct. One pass per block, not a map per group: a frame per pair
+    becomes a Parquet row group per pair, and reading 10^5 of those back costs the driver gigabytes."""
+    out = []
+    for pair_id, group in block.groupby("pair_id", sort=True):
+        picked = pick_one(_rows(group), seed)
+        # A stub has every column, typed: a column of bools and NaNs would be written as pickled objects.
+        out.append({**sft_row(picked), "kept": True} if picked else
+                   {**dict.fromkeys(SFT_COLUMNS, ""), "pair_id": str(pair_id), "swapped": False, "kept": False})
+    return _frame(out, SFT_COLUMNS)
 
 
 def _finish_sft(batch: pd.DataFrame, seed: int, swap_augment: bool, big: str, threshold: Optional[str]) -> pd.DataFrame:
@@ -162,8 +169,8 @@ def _finish_sft(batch: pd.DataFrame, seed: int, swap_augment: bool, big: str, th
 
 
 def reject(judgments: Path, out: Path, seed: int, balance: bool, swap_augment: bool) -> dict:
-    """`stages.rejection.rejection_sample` in Ray Data: one seeded correct judgment per pair (a group-by pair
-    into `<out>_picked/`), then JudgeLM's swap augmentation or A/B balancing into `out`; returns the counts a
+    """`stages.rejection.rejection_sample` in Ray Data: one seeded correct judgment per pair (a hash partition by
+    pair into `<out>_picked/`), then JudgeLM's swap augmentation or A/B balancing into `out`; returns the counts a
     person checks (also in `<out>_stats.json`)."""
     from judge_ray.rundir import read_json, write_json
 
@@ -171,11 +178,12 @@ def reject(judgments: Path, out: Path, seed: int, balance: bool, swap_augment: b
     if done_rows(out) is not None and stats_path.is_file():
         return read_json(stats_path)
     picked_dir = out.parent / f"{out.name}_picked"
-    n = done_rows(judgments) or 0
+    n = done_rows(judgments) if done_rows(judgments) is not None else parquet_rows(judgments)
     if done_rows(picked_dir) is None:
-        partitions = max(1, min(200, n // 20000 + 1))  # a hash shuffle partition per ~20k judgments
-        write_folder(read_folder(judgments).groupby("pair_id", num_partitions=partitions).map_groups(
-            _pick, fn_kwargs={"seed": seed}, batch_format="pandas"), picked_dir)
+        partitions = max(1, min(200, n // 20000 + 1))  # a hash partition per ~20k judgments
+        # Hash-partitioned by pair, every judgment of a pair lands in one block.
+        write_folder(read_folder(judgments).repartition(partitions, keys=["pair_id"]).map_batches(
+            _pick, fn_kwargs={"seed": seed}, batch_size=None, batch_format="pandas"), picked_dir)
     slots = count_by(picked_dir, "kept", "winner")
     kept_a, kept_b = slots.get((True, "A"), 0), slots.get((True, "B"), 0)
     big, move = slot_surplus(kept_a, kept_b)

@@ -57,7 +57,7 @@ def select_balanced(rows: Iterable[dict], categories: Sequence[str], per_categor
         if row["difficulty"] < min_difficulty or row["category"] not in wanted:
             continue
         # Worst kept on top: easiest first, then the largest id.
-        item = (row["difficulty"], _Desc(row["id"]), n, row)
+        item = (row["difficulty"], Descending(row["id"]), n, row)
         heap = heaps[row["category"]]
         if len(heap) < per_category:
             heapq.heappush(heap, item)
@@ -69,16 +69,17 @@ def select_balanced(rows: Iterable[dict], categories: Sequence[str], per_categor
     return selected
 
 
-class _Desc:
-    """Reverses string order inside a heap key (a smaller id ranks higher among equal difficulties)."""
+class Descending:
+    """Reverses string order inside a heap key: heapq's min-heap then keeps the largest on top (the corpus cap's
+    n smallest ranks; a smaller id ranking higher among equal difficulties)."""
 
     __slots__ = ("value",)
 
     def __init__(self, value: str):
         self.value = value
 
-    def __lt__(self, other: "_Desc") -> bool:
+    def __lt__(self, other: "Descending") -> bool:
         return self.value > other.value
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, _Desc) and self.value == other.value
+        return isinstance(other, Descending) and self.value == other.value
