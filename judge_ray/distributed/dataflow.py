@@ -50,17 +50,19 @@ def read_folder(folder: Path):
     return ray.data.read_parquet(str(folder), file_extensions=["parquet"])
 
 
-def parquet_rows(folder: Path) -> int:
-    """Rows in the Parquet files of a folder, from their footers (unreadable, half-written files skipped)."""
+def file_rows(path: Path) -> Optional[int]:
+    """A Parquet file's rows from its footer; None while it is still being written (no readable footer)."""
     import pyarrow.parquet as pq
 
-    total = 0
-    for f in sorted(Path(folder).glob("*.parquet")):
-        try:
-            total += pq.ParquetFile(str(f)).metadata.num_rows
-        except Exception:  # a file still being written
-            continue
-    return total
+    try:
+        return pq.ParquetFile(str(path)).metadata.num_rows
+    except Exception:
+        return None
+
+
+def parquet_rows(folder: Path) -> int:
+    """Rows in the Parquet files of a folder (unreadable, half-written files skipped)."""
+    return sum(file_rows(f) or 0 for f in sorted(Path(folder).glob("*.parquet")))
 
 
 def write_folder(ds, folder: Path) -> int:
@@ -88,18 +90,12 @@ class _FolderProgress:
         self.thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
-        import pyarrow.parquet as pq
-
         while not self.stop.wait(self.every_s):
             for f in self.folder.glob("*.parquet"):
-                if f.name in self.counted:
-                    continue
-                try:
-                    n = pq.ParquetFile(str(f)).metadata.num_rows
-                except Exception:
-                    continue
-                self.counted[f.name] = n
-                self.progress.update(n)
+                n = None if f.name in self.counted else file_rows(f)
+                if n is not None:
+                    self.counted[f.name] = n
+                    self.progress.update(n)
 
     def __enter__(self):
         self.thread.start()

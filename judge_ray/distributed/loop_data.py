@@ -178,7 +178,8 @@ def reject(judgments: Path, out: Path, seed: int, balance: bool, swap_augment: b
     if done_rows(out) is not None and stats_path.is_file():
         return read_json(stats_path)
     picked_dir = out.parent / f"{out.name}_picked"
-    n = done_rows(judgments) if done_rows(judgments) is not None else parquet_rows(judgments)
+    n = done_rows(judgments)
+    n = parquet_rows(judgments) if n is None else n
     if done_rows(picked_dir) is None:
         partitions = max(1, min(200, n // 20000 + 1))  # a hash partition per ~20k judgments
         # Hash-partitioned by pair, every judgment of a pair lands in one block.
