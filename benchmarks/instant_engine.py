@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from typing import Sequence
 
-from judge_ray.engines.base import Engine, SamplingParams
+from judge_ray.engines.base import Engine, EngineOptions, SamplingParams
 
 
 def _unit(text: str) -> float:
@@ -20,7 +20,7 @@ def _unit(text: str) -> float:
 class InstantEngine(Engine):
     name = "instant"
 
-    def __init__(self, model_path: str = "", **_options):  # engine options of the real engines do not apply
+    def __init__(self, model_path: str = "", options: EngineOptions | None = None):  # no model: options unused
         self.tokenizer = None
         self.max_model_len = 1 << 20
 

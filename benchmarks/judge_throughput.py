@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from judge_ray.engines.base import SamplingParams  # noqa: E402
+from judge_ray.engines.base import EngineOptions, SamplingParams  # noqa: E402
 from judge_ray.formats.judgelm import judgelm_prompt  # noqa: E402
 
 QUESTIONS = [("What is {n} + {n}?", "{m}", "{n}"), ("Name a word that rhymes with cat (#{n}).", "hat", "dog"),
@@ -66,23 +66,23 @@ def model_flops_per_pair(path: str, rows: list[dict], outputs: list[str]) -> tup
     return params, 2 * params * sum(tokens) / len(tokens)
 
 
-def plain_loop(kind: str, path: str, rows: list[dict], options: dict) -> tuple[float, float, list[str]]:
+def plain_loop(kind: str, path: str, rows: list[dict], options: EngineOptions) -> tuple[float, float, list[str]]:
     from judge_ray.engines.factory import make_engine
 
     t0 = time.time()
-    engine = make_engine(kind, path, **options)
+    engine = make_engine(kind, path, options)
     load = time.time() - t0
     engine.generate([engine.chat(rows[0]["prompt"])], SamplingParams(max_tokens=4))  # warm-up
     outputs, t0 = [], time.time()
     for r in rows:
         params = SamplingParams(max_tokens=r["max_tokens"], temperature=0.0, seed=r["seed"])
-        outputs.append(engine.generate([engine.chat(r["prompt"])], params)[0][0])
+        outputs.append(engine.generate([engine.chat(r["prompt"])], params)[0])
     wall = time.time() - t0
     engine.close()
     return load, wall, outputs
 
 
-def pool(kind: str, path: str, rows: list[dict], options: dict, args) -> tuple[float, list[str]]:
+def pool(kind: str, path: str, rows: list[dict], options: EngineOptions, args) -> tuple[float, list[str]]:
     from judge_ray.distributed.data_stages import run_stage
 
     t0 = time.time()
@@ -121,8 +121,7 @@ def main() -> None:
         if kind == "vllm" and not vllm_available():
             print("[skip] vllm: not installed or cannot run here")
             continue
-        options = {"dtype": args.dtype, "max_model_len": 2048, "enforce_eager": True, "cpu_kvcache_gib": 1,
-                   "batch_size": args.batch_size, "seed": 0}
+        options = EngineOptions(dtype=args.dtype, max_model_len=2048, batch_size=args.batch_size, seed=0)
         load, loop_wall, loop_out = plain_loop(kind, path, rows, options)
         start_wall, _ = pool(kind, path, rows[:1], options, args)
         pool_wall, pool_out = pool(kind, path, rows, options, args)

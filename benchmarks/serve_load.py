@@ -102,7 +102,7 @@ def main() -> None:
     ap.add_argument("--clients", type=int, default=16)
     ap.add_argument("--seconds", type=float, default=30.0)
     ap.add_argument("--batch", type=int, default=8, help="serve.max_batch_size with batching on")
-    ap.add_argument("--mode", default="single", choices=["single", "swap", "vote"])
+    ap.add_argument("--mode", default="single", choices=["single", "both", "swap", "vote"])
     ap.add_argument("--max-tokens", type=int, default=16)
     ap.add_argument("--num-cpus", type=float, default=2.0)
     ap.add_argument("--num-gpus", type=float, default=0.0)

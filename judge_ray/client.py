@@ -2,7 +2,7 @@
 
     from judge_ray.client import JudgeClient
     client = JudgeClient("http://127.0.0.1:8000", token=os.environ.get("JUDGE_RAY_API_TOKEN"))
-    client.judge("2+2?", "4", "5", mode="swap")["winner"]     # "A"
+    client.judge("2+2?", "4", "5", mode="both")["winner"]     # "A"
 """
 from __future__ import annotations
 

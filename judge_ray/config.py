@@ -108,7 +108,7 @@ class RayConfig:
     actor_cpus: float = 1.0  # logical CPUs per engine actor (its torch threads follow)
     actor_gpus: float = 0.0  # GPUs per engine actor (0 on CPU)
     batch_size: int = 16  # rows per map_batches call on an engine actor
-    block_rows: int = 256  # rows per block of an engine stage: the unit a killed run resumes from
+    block_rows: int = 256  # rows per block of an engine stage, the unit of resume; no-model steps this small run here
 
 
 @dataclass

@@ -18,12 +18,18 @@ _FIELD = re.compile(r"^\s+(\w+)\s*:[^#]*#\s*(.+?)\s*$")
 
 @lru_cache(maxsize=None)
 def field_comments(cls: type) -> dict[str, str]:
-    """{field name: the comment on its line} from the dataclass's source."""
-    try:
-        source = inspect.getsource(cls)
-    except (OSError, TypeError):
-        return {}
-    return {m.group(1): m.group(2) for line in source.splitlines() if (m := _FIELD.match(line))}
+    """{field name: the comment on its line} from the dataclass's source and its bases' (a section that
+    inherits the sampling keys, say, keeps their meaning unless it restates them)."""
+    comments: dict[str, str] = {}
+    for klass in reversed(cls.__mro__):
+        if not dataclasses.is_dataclass(klass):
+            continue
+        try:
+            source = inspect.getsource(klass)
+        except (OSError, TypeError):
+            continue
+        comments.update({m.group(1): m.group(2) for line in source.splitlines() if (m := _FIELD.match(line))})
+    return comments
 
 
 def _section_doc(cls: type) -> str:

@@ -71,7 +71,8 @@ class SelfTaughtRun:
             generator = self.cfg.generator or self.cfg.model
             loop_data.classify(self.run.path / "corpus" / "instructions", it / "classified", self.pool(), generator,
                                s.categories, self.cfg.run.seed, s.max_candidates, corpus["kept"], self.log)
-            loop_data.select(it / "classified", out, s.categories, s.per_category, s.min_difficulty)
+            loop_data.select(it / "classified", out, s.categories, s.per_category, s.min_difficulty,
+                             self.cfg.ray.block_rows)
         counts = count_by(out, "category") if done_rows(out) else {}
         if not counts:
             raise UserError(f"no instruction was selected: none reached selection.min_difficulty={s.min_difficulty} "
@@ -90,7 +91,7 @@ class SelfTaughtRun:
                                   sampling=SamplingParams(max_tokens=g.max_tokens, temperature=g.temperature,
                                                           top_p=g.top_p),
                                   modify_max_tokens=g.modify_max_tokens, seed=self.cfg.run.seed)
-            loop_data.place_pairs(it / "pairs_built", out, g.eval_fraction, self.cfg.run.seed)
+            loop_data.place_pairs(it / "pairs_built", out, g.eval_fraction, self.cfg.run.seed, self.cfg.ray.block_rows)
         counts = count_by(out, "split", "winner")
         if not any(split in ("train", "eval") for split, _ in counts):
             raise UserError("no usable response pair was built (every modified instruction or answer was empty)")
@@ -101,7 +102,8 @@ class SelfTaughtRun:
         j = self.cfg.judge
         return loop_data.judge_pairs(self.run.iter_dir(1) / "pairs", d / "requests", d / "judgments", self.pool(),
                                      model, samples=j.samples, seed=self.cfg.run.seed, stage=f"judge_{i}",
-                                     log=self.log, max_tokens=j.max_tokens, temperature=j.temperature, top_p=j.top_p)
+                                     log=self.log, local_rows=self.cfg.ray.block_rows, max_tokens=j.max_tokens,
+                                     temperature=j.temperature, top_p=j.top_p)
 
     def heldout_benchmark(self) -> Optional[Benchmark]:
         """The held-out pairs as a `pairs`-layout benchmark file (iter_1/heldout.jsonl: question, answer_a/b,
@@ -205,7 +207,8 @@ class SelfTaughtRun:
             self.log(f"[iter {i}/{cfg.iterations}] judgments by {label}")
             self.judge(judge_model, d, i)
             j = cfg.judge
-            stats = loop_data.reject(d / "judgments", d / "sft", cfg.run.seed + i, j.balance_sft, j.swap_augment)
+            stats = loop_data.reject(d / "judgments", d / "sft", cfg.run.seed + i, j.balance_sft, j.swap_augment,
+                                     cfg.ray.block_rows)
             self.log(f"  rejection: {stats['correct_judgments']}/{stats['judgments']} judgments correct; "
                      f"{stats['pairs_kept']} pairs kept, {stats['pairs_dropped']} dropped; "
                      f"SFT A/B {stats['sft_winner_A']}/{stats['sft_winner_B']}")

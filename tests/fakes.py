@@ -5,7 +5,7 @@ import math
 import random
 from typing import Sequence
 
-from judge_ray.engines.base import Engine, SamplingParams
+from judge_ray.engines.base import Engine, EngineOptions, SamplingParams
 
 
 class FakeEngine(Engine):
@@ -76,3 +76,12 @@ class FakeEngine(Engine):
             norm = math.log(sum(math.exp(v - top) for v in scores.values())) + top
             results.append({o: v - norm for o, v in scores.items()})
         return results
+
+
+class PathEngine(FakeEngine):
+    """The fake as `engine=tests.fakes:PathEngine` builds it: `Class(model_path, options)`, the contract of an
+    engine of one's own."""
+
+    def __init__(self, model_path: str, options: EngineOptions | None = None):
+        super().__init__()
+        self.model_path, self.options = model_path, options

@@ -26,6 +26,25 @@ def test_every_yaml_in_conf_loads_and_validates(path: Path):
     assert config_from_yaml(to_yaml(cfg), schema) == cfg
 
 
+@pytest.mark.parametrize("path", ALL_YAML, ids=[p.name for p in ALL_YAML])
+def test_yaml_holds_only_what_differs_from_the_schema(path: Path):
+    """One source of defaults: the schema. A YAML key restating its default would drift from it unseen."""
+    from omegaconf import OmegaConf
+
+    defaults = OmegaConf.to_container(OmegaConf.structured(schema_for(path)))
+    restated = []
+
+    def walk(node: dict, default: dict, prefix: str) -> None:
+        for key, value in node.items():
+            if isinstance(value, dict):
+                walk(value, default[key], f"{prefix}{key}.")
+            elif value == default[key]:
+                restated.append(prefix + key)
+
+    walk(OmegaConf.to_container(OmegaConf.load(path)), defaults, "")
+    assert not restated, f"{path.name} restates the schema's defaults of {restated}"
+
+
 def test_job_configs_need_their_data():
     with pytest.raises(ConfigError, match="data.path must name"):
         load_config(None, [], TrainJudgeConfig)

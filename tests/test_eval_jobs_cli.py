@@ -1,18 +1,10 @@
 """jobs/evaluate.py on a predictions file (no model, no Ray) and both new jobs' one-line input errors."""
 import json
-import subprocess
-import sys
-from pathlib import Path
 
-from tests.test_jobs_cli import _assert_one_line_error
+from tests.helpers import FIXTURES as FIX
+from tests.helpers import assert_one_line_error
+from tests.helpers import run_job as job
 
-REPO = Path(__file__).resolve().parent.parent
-FIX = REPO / "tests" / "fixtures"
-
-
-def job(name: str, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(REPO / "jobs" / name), *args], cwd=REPO, capture_output=True,
-                          text=True, timeout=300)
 
 
 def test_scores_a_predictions_file_and_reproduces_from_its_own_output(tmp_path):
@@ -49,16 +41,16 @@ def test_predictions_that_do_not_match_the_benchmark(tmp_path):
     preds.write_text(json.dumps({"id": "nope", "winner": "A"}) + "\n")
     proc = job("evaluate.py", f"benchmark.path={FIX / 'benchmarks' / 'llmbar.json'}", f"judge.predictions={preds}",
                f"run.root={tmp_path}/out")
-    _assert_one_line_error(proc, "p.jsonl:1", "'id'", "nope")
+    assert_one_line_error(proc, "p.jsonl:1", "'id'", "nope")
     assert not (tmp_path / "out").exists()
 
 
 def test_unknown_benchmark_layout_and_missing_model(tmp_path):
     bad = tmp_path / "b.jsonl"
     bad.write_text(json.dumps({"q": 1}) + "\n")
-    _assert_one_line_error(job("evaluate.py", f"benchmark.path={bad}", "judge.model=tiny", f"run.root={tmp_path}/o"),
+    assert_one_line_error(job("evaluate.py", f"benchmark.path={bad}", "judge.model=tiny", f"run.root={tmp_path}/o"),
                            "b.jsonl:1", "none of the known benchmark layouts")
-    _assert_one_line_error(job("evaluate.py", f"benchmark.path={FIX / 'benchmarks' / 'pairs.jsonl'}",
+    assert_one_line_error(job("evaluate.py", f"benchmark.path={FIX / 'benchmarks' / 'pairs.jsonl'}",
                                "judge.model=/no/such/judge", f"run.root={tmp_path}/o"), "/no/such/judge")
     assert not (tmp_path / "o").exists()
 
@@ -67,9 +59,9 @@ def test_train_judge_bad_data_is_one_line_and_writes_nothing(tmp_path):
     bad = tmp_path / "t.jsonl"
     bad.write_text(json.dumps({"question_body": "q", "answer1_body": "a", "answer2_body": "b", "text": "x",
                                "score": [0, 4]}) + "\n")
-    _assert_one_line_error(job("train_judge.py", f"data.path={bad}", "model=tiny", f"run.root={tmp_path}/runs"),
+    assert_one_line_error(job("train_judge.py", f"data.path={bad}", "model=tiny", f"run.root={tmp_path}/runs"),
                            "t.jsonl:1", "'score'", "1-10")
-    _assert_one_line_error(job("train_judge.py", "model=tiny"), "data.path")
+    assert_one_line_error(job("train_judge.py", "model=tiny"), "data.path")
     assert not (tmp_path / "runs").exists()
 
 
@@ -89,10 +81,10 @@ def test_one_odd_row_does_not_cost_the_other_rows(tmp_path):
     assert m["skipped_rows"] == 1 and m["skipped"][0]["row"] == 3 and "'label' is 3" in m["skipped"][0]["reason"]
     summary = (tmp_path / "odd" / "summary.md").read_text()
     assert "## Skipped rows (1)" in summary and "'label' is 3" in summary and "n=3" in summary
-    _assert_one_line_error(job("evaluate.py", f"benchmark.path={bench}", f"judge.predictions={preds}",
+    assert_one_line_error(job("evaluate.py", f"benchmark.path={bench}", f"judge.predictions={preds}",
                                f"run.root={tmp_path}", "run.name=strict", "benchmark.strict=true"),
                            "llmbar.json:3", "'label' is 3")
     unknown = tmp_path / "u.jsonl"
     unknown.write_text(json.dumps({"id": "9", "winner": "A"}) + "\n")
-    _assert_one_line_error(job("evaluate.py", f"benchmark.path={bench}", f"judge.predictions={unknown}",
+    assert_one_line_error(job("evaluate.py", f"benchmark.path={bench}", f"judge.predictions={unknown}",
                                f"run.root={tmp_path}", "run.name=u"), "'9'", "row numbers counting from 1")

@@ -1,45 +1,34 @@
 """The job's user-facing errors: one line on stderr, non-zero exit, nothing presented as a result."""
 import subprocess
-import sys
 from pathlib import Path
 
-
-REPO = Path(__file__).resolve().parent.parent
+from tests.helpers import REPO, assert_one_line_error
+from tests.helpers import run_job as job_process
 
 
 def run_job(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(REPO / "jobs" / "self_taught.py"), *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=300)
-
-
-def _assert_one_line_error(proc, *words):
-    assert proc.returncode != 0
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
-    assert "Traceback" not in proc.stderr
-    for w in words:
-        assert w in lines[0]
+    return job_process("self_taught.py", *args, cwd=cwd)
 
 
 def test_unknown_config_key(tmp_path):
-    _assert_one_line_error(run_job("judge.smaples=3", f"run.root={tmp_path}"), "smaples")
+    assert_one_line_error(run_job("judge.smaples=3", f"run.root={tmp_path}"), "smaples")
     assert not list(tmp_path.iterdir())
 
 
 def test_malformed_override_and_unknown_option(tmp_path):
-    _assert_one_line_error(run_job("iterations"), "key=value")
-    _assert_one_line_error(run_job("--frobnicate"), "--frobnicate")
+    assert_one_line_error(run_job("iterations"), "key=value")
+    assert_one_line_error(run_job("--frobnicate"), "--frobnicate")
 
 
 def test_missing_model_path(tmp_path):
-    _assert_one_line_error(run_job("model=/nonexistent/judge", f"run.root={tmp_path}"), "/nonexistent/judge")
+    assert_one_line_error(run_job("model=/nonexistent/judge", f"run.root={tmp_path}"), "/nonexistent/judge")
     assert not list(tmp_path.iterdir())
 
 
 def test_a_missing_corpus_is_one_line_before_anything_starts(tmp_path):
-    _assert_one_line_error(run_job("model=tiny", f"data.instructions={tmp_path}/nope/*.jsonl",
+    assert_one_line_error(run_job("model=tiny", f"data.instructions={tmp_path}/nope/*.jsonl",
                                    f"run.root={tmp_path}/runs"), "no such file, folder or glob")
-    _assert_one_line_error(run_job("model=tiny", "data.max_instructions=0", f"run.root={tmp_path}/runs"),
+    assert_one_line_error(run_job("model=tiny", "data.max_instructions=0", f"run.root={tmp_path}/runs"),
                            "data.max_instructions=0")
     assert not (tmp_path / "runs").exists()
 
@@ -49,7 +38,7 @@ def test_finished_run_directory_is_refused(tmp_path):
     run.mkdir(parents=True)
     (run / "summary.md").write_text("finished\n")
     proc = run_job("model=tiny", f"run.root={tmp_path / 'runs'}", "run.name=done")
-    _assert_one_line_error(proc, "already holds a finished run", "run.overwrite=true")
+    assert_one_line_error(proc, "already holds a finished run", "run.overwrite=true")
     assert (run / "summary.md").read_text() == "finished\n"
 
 
@@ -61,8 +50,7 @@ def test_help():
 def test_help_on_every_job_prints_its_config_keys():
     for job, key in (("self_taught.py", "judge.samples = "), ("evaluate.py", "policy.predicted_ties = miss"),
                      ("train_judge.py", "recipe.swap_ratio = "), ("serve.py", "serve.max_batch_size = ")):
-        proc = subprocess.run([sys.executable, str(REPO / "jobs" / job), "--help"], cwd=REPO, capture_output=True,
-                              text=True, timeout=120)
+        proc = job_process(job, "--help", timeout=120)
         assert proc.returncode == 0, proc.stderr
         assert f"usage: python jobs/{job}" in proc.stdout and key in proc.stdout
         line = next(line for line in proc.stdout.splitlines() if key in line)

@@ -18,6 +18,7 @@ from typing import Any, Optional
 import pandas as pd
 
 from judge_ray.corpus.layouts import DUPLICATE, LANGUAGE_FIELDS, corpus_row, detect_layout
+from judge_ray.distributed.dataflow import count_by, parquet_rows, scan
 from judge_ray.errors import InputError, UserError
 from judge_ray.rundir import read_json, write_json
 from judge_ray.stages.selection import Descending
@@ -201,7 +202,7 @@ def prepare_corpus(spec: str, filters: CorpusFilters, out_dir: Path, log=print) 
 
     import ray.data
 
-    counts = _column_counts(annotated_dir, "drop")  # streamed here batch by batch: counts, never rows
+    counts = count_by(annotated_dir, "drop")  # streamed here batch by batch: counts, never rows
     read, usable = sum(counts.values()), counts.pop("", 0)
     if usable == 0:
         raise UserError(f"data.instructions={spec}: no instruction is left after the filters ({read} rows read; "
@@ -218,7 +219,8 @@ def prepare_corpus(spec: str, filters: CorpusFilters, out_dir: Path, log=print) 
     # (not a map per group: that writes one Parquet row group per text).
     _write(kept.repartition(partitions, keys=["id"]).map_batches(_dedup_block, batch_size=None, batch_format="pandas"),
            final_dir)
-    n_kept, copies = _rows(final_dir), _column_sum(final_dir, "copies")
+    n_kept = parquet_rows(final_dir)
+    copies = sum(int(c or 0) for batch in scan(final_dir, ["copies"]) for c in batch["copies"])
     dropped = {**counts, **({DUPLICATE: copies - n_kept} if copies > n_kept else {})}
     stats = {"corpus": spec, "layout": layout, "read": read, "dropped": dropped, "capped": usable - copies,
              "kept": n_kept, "language_filter": language}
@@ -229,30 +231,16 @@ def prepare_corpus(spec: str, filters: CorpusFilters, out_dir: Path, log=print) 
     return stats
 
 
-def _batches(directory: Path, columns: list[str]):
-    import pyarrow.dataset as pads
-
-    return pads.dataset(str(directory), format="parquet").to_batches(columns=columns, batch_size=65536)
-
-
-def _column_counts(directory: Path, column: str) -> dict[str, int]:
-    from collections import Counter
-
-    counts: Counter = Counter()
-    for batch in _batches(directory, [column]):
-        counts.update(batch.column(0).to_pylist())
-    return dict(counts)
-
-
 def _nth_smallest(directory: Path, column: str, n: int, usable_only: bool = False) -> Optional[str]:
     """The n-th smallest distinct value of a column (rows with a drop reason left out when `usable_only`),
-    holding at most n values at a time; None when there are n or fewer."""
+    holding at most n values at a time; None when there are n or fewer. (Distinct: copies of a text share
+    a rank, so `dataflow.nth_smallest`, which counts every row, would cap copies rather than texts.)"""
     import heapq
 
     heap: list[Descending] = []  # the n smallest distinct values so far, the largest of them on top
     members: set[str] = set()
-    for batch in _batches(directory, [column, "drop"] if usable_only else [column]):
-        values, drops = batch.column(0).to_pylist(), (batch.column(1).to_pylist() if usable_only else None)
+    for batch in scan(directory, [column, "drop"] if usable_only else [column]):
+        values, drops = batch[column], (batch["drop"] if usable_only else None)
         for k, value in enumerate(values):
             if (drops and drops[k]) or value in members:
                 continue
@@ -263,16 +251,6 @@ def _nth_smallest(directory: Path, column: str, n: int, usable_only: bool = Fals
                 members.discard(heapq.heapreplace(heap, Descending(value)).value)
                 members.add(value)
     return heap[0].value if len(heap) == n else None
-
-
-def _column_sum(directory: Path, column: str) -> int:
-    return sum(int(sum(v for v in batch.column(0).to_pylist() if v)) for batch in _batches(directory, [column]))
-
-
-def _rows(directory: Path) -> int:
-    import pyarrow.dataset as pads
-
-    return pads.dataset(str(directory), format="parquet").count_rows()
 
 
 def _reasons(dropped: dict) -> str:

@@ -18,6 +18,7 @@ from typing import Callable
 import pandas as pd
 
 from judge_ray.distributed.dataflow import plain
+from judge_ray.engines.base import EngineOptions
 from judge_ray.progress import StageProgress
 from judge_ray.stages.judging import judge_batch
 from judge_ray.stages.pairs import build_pairs_batch
@@ -32,7 +33,7 @@ STAGES: dict[str, Callable[..., list[dict]]] = {
 }
 
 
-def run_stage(rows: list[dict], stage: str, *, model: str, engine: str, engine_options: dict,
+def run_stage(rows: list[dict], stage: str, *, model: str, engine: str, engine_options: EngineOptions,
               stage_kwargs: dict, pool_size: int, batch_size: int, actor_cpus: float, actor_gpus: float,
               log: Callable[[str], None] = print) -> list[dict]:
     """Run one stage over rows held in memory on a pool of engine actors; returns the output rows in input

@@ -13,9 +13,9 @@ from typing import Callable, Optional, Sequence
 
 import pandas as pd
 
-from judge_ray.distributed.dataflow import (count_by, done_rows, engine_map, nth_smallest, parquet_rows, plain,
-                                            read_folder, scan,
-                                            write_checkpointed, write_folder)
+from judge_ray.distributed.dataflow import (count_by, done_rows, engine_map, map_folder, nth_smallest, parquet_rows,
+                                            plain, read_folder, scan, write_checkpointed)
+from judge_ray.engines.base import EngineOptions
 from judge_ray.stages.judging import judgment_requests
 from judge_ray.stages.pairs import order_key, place, placement, slot_surplus
 from judge_ray.stages.rejection import pick_one, sft_row, swapped_sft_row
@@ -29,7 +29,7 @@ class EnginePool:
     """Where an engine stage runs: the model and engine, and the actor pool that serves it."""
 
     engine: str
-    engine_options: dict = field(default_factory=dict)
+    engine_options: EngineOptions = field(default_factory=EngineOptions)
     pool_size: int = 1
     batch_size: int = 16
     actor_cpus: float = 1.0
@@ -85,7 +85,7 @@ def classify(corpus_dir: Path, out: Path, pool: EnginePool, model: str, categori
 
 
 def select(classified: Path, out: Path, categories: Sequence[str], per_category: int,
-           min_difficulty: float) -> dict:
+           min_difficulty: float, local_rows: int = 0) -> dict:
     """At most `per_category` of each category, hardest first; returns {category: count}. The choice is made
     from three columns streamed here (a heap per category: the ids chosen, never the rows); Ray Data then
     copies the chosen rows."""
@@ -94,8 +94,7 @@ def select(classified: Path, out: Path, categories: Sequence[str], per_category:
     chosen = frozenset(r["id"] for r in select_balanced(rows, categories, per_category, min_difficulty))
     if not chosen:
         return {}
-    write_folder(read_folder(classified).map_batches(_keep_ids, fn_kwargs={"ids": chosen}, batch_format="pandas"),
-                 out)
+    map_folder(classified, out, _keep_ids, {"ids": chosen}, local_rows)
     return count_by(out, "category")
 
 
@@ -111,14 +110,12 @@ def _place(batch: pd.DataFrame, seed: int, split_threshold: Optional[str], flips
     return _frame([place(r, seed, split_threshold, flips) for r in _rows(batch)], list(batch.columns))
 
 
-def place_pairs(built: Path, out: Path, eval_fraction: float, seed: int) -> dict:
+def place_pairs(built: Path, out: Path, eval_fraction: float, seed: int, local_rows: int = 0) -> dict:
     """The held-out split and the winner slot of every pair (`stages.pairs.placement`, from passes over the
     usable ids), then one Ray Data map writes them; returns {(split, winner): count}."""
     split_threshold, flips = placement(lambda: column(built, "id", lambda r: bool(r["pair_ok"]), ["pair_ok"]),
                                        eval_fraction, seed)
-    write_folder(read_folder(built).map_batches(
-        _place, fn_kwargs={"seed": seed, "split_threshold": split_threshold, "flips": flips}, batch_format="pandas"),
-        out)
+    map_folder(built, out, _place, {"seed": seed, "split_threshold": split_threshold, "flips": flips}, local_rows)
     return count_by(out, "split", "winner")
 
 
@@ -129,15 +126,20 @@ def _requests(batch: pd.DataFrame, samples: int, seed: int, stage: str) -> pd.Da
 
 
 def judge_pairs(pairs: Path, requests: Path, out: Path, pool: EnginePool, model: str, *, samples: int, seed: int,
-                stage: str, log: Log, **judge_kwargs) -> int:
+                stage: str, log: Log, local_rows: int = 0, **judge_kwargs) -> int:
     """N seeded judgments per training pair by `model`: the requests (one per pair x sample, `request_id`) are
     written first, so that a resumed judge stage skips by request id, then judged on the engine pool."""
     if done_rows(requests) is None:
-        write_folder(read_folder(pairs).map_batches(
-            _requests, fn_kwargs={"samples": samples, "seed": seed, "stage": stage}, batch_format="pandas"),
-            requests)
-    return write_checkpointed(lambda: pool.map(read_folder(requests), "judge", model, **judge_kwargs),
-                              out, "request_id", "judge", done_rows(requests), log)
+        map_folder(pairs, requests, _requests, {"samples": samples, "seed": seed, "stage": stage}, local_rows)
+    return write_checkpointed(
+        lambda: pool.map(read_folder(requests), "judge", model, **judge_kwargs).map_batches(
+            _by_judge, fn_kwargs={"judge": model}, batch_format="pandas"),
+        out, "request_id", "judge", done_rows(requests), log)
+
+
+def _by_judge(batch: pd.DataFrame, judge: str) -> pd.DataFrame:
+    """Each judgment names the model that wrote it (M_{i-1}: the seed's name, then an iteration's model dir)."""
+    return batch.assign(judge=judge)
 
 
 # ---- rejection sampling ----
@@ -168,7 +170,7 @@ def _finish_sft(batch: pd.DataFrame, seed: int, swap_augment: bool, big: str, th
     return _frame(rows, SFT_COLUMNS[:-1])
 
 
-def reject(judgments: Path, out: Path, seed: int, balance: bool, swap_augment: bool) -> dict:
+def reject(judgments: Path, out: Path, seed: int, balance: bool, swap_augment: bool, local_rows: int = 0) -> dict:
     """`stages.rejection.rejection_sample` in Ray Data: one seeded correct judgment per pair (a hash partition by
     pair into `<out>_picked/`), then JudgeLM's swap augmentation or A/B balancing into `out`; returns the counts a
     person checks (also in `<out>_stats.json`)."""
@@ -180,11 +182,8 @@ def reject(judgments: Path, out: Path, seed: int, balance: bool, swap_augment: b
     picked_dir = out.parent / f"{out.name}_picked"
     n = done_rows(judgments)
     n = parquet_rows(judgments) if n is None else n
-    if done_rows(picked_dir) is None:
-        partitions = max(1, min(200, n // 20000 + 1))  # a hash partition per ~20k judgments
-        # Hash-partitioned by pair, every judgment of a pair lands in one block.
-        write_folder(read_folder(judgments).repartition(partitions, keys=["pair_id"]).map_batches(
-            _pick, fn_kwargs={"seed": seed}, batch_size=None, batch_format="pandas"), picked_dir)
+    if done_rows(picked_dir) is None:  # every judgment of a pair in one batch
+        map_folder(judgments, picked_dir, _pick, {"seed": seed}, local_rows, group_by="pair_id")
     slots = count_by(picked_dir, "kept", "winner")
     kept_a, kept_b = slots.get((True, "A"), 0), slots.get((True, "B"), 0)
     big, move = slot_surplus(kept_a, kept_b)
@@ -192,9 +191,8 @@ def reject(judgments: Path, out: Path, seed: int, balance: bool, swap_augment: b
     if balance and not swap_augment and move:
         threshold = nth_smallest(lambda: (order_key(seed, "balance", p) for p in column(
             picked_dir, "pair_id", lambda r: r["kept"] and r["winner"] == big, ["kept", "winner"])), move)
-    write_folder(read_folder(picked_dir).map_batches(
-        _finish_sft, fn_kwargs={"seed": seed, "swap_augment": swap_augment, "big": big, "threshold": threshold},
-        batch_format="pandas"), out)
+    map_folder(picked_dir, out, _finish_sft,
+               {"seed": seed, "swap_augment": swap_augment, "big": big, "threshold": threshold}, local_rows)
     after = count_by(out, "winner")
     pairs = sum(slots.values())
     stats = {"judgments": n, "correct_judgments": sum(bool(c) for c in column(judgments, "correct")),

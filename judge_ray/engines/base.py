@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 import random
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Optional, Sequence
 
 from judge_ray.errors import UserError
@@ -16,14 +16,29 @@ from judge_ray.formats.chat import render_chat
 
 
 @dataclass(frozen=True)
+class EngineOptions:
+    """What an engine is built with: `Engine(model_path, options)`, every kind alike (the config's `vllm` and
+    `ray` sections, `engines.factory.engine_options`). Each engine reads the fields that apply to it."""
+
+    dtype: str = "auto"  # auto: the model's own (bfloat16 on GPU where it has it); float32 for CPU tests
+    max_model_len: int = 2048  # longest prompt + generation
+    seed: int = 0  # the engine's own seed (every request also carries its own)
+    batch_size: int = 16  # transformers: prompts per forward pass
+    gpu_memory_utilization: float = 0.85  # vLLM: share of GPU memory it may take
+    enforce_eager: bool = True  # vLLM: no CUDA graphs / torch.compile (~20 s per start on CPU)
+    cpu_kvcache_gib: int = 1  # vLLM on CPU: KV cache size
+    tensor_parallel_size: int = 1  # vLLM: GPUs one engine shards the model over
+
+
+@dataclass(frozen=True)
 class SamplingParams:
-    """One request's sampling. `n` samples use seeds seed, seed+1, ... so each is reproducible on its own."""
+    """One request's sampling: one completion, reproducible from its own seed whatever its batch. Several
+    samples of a prompt are several requests, each with a seed derived for it (`stages.seeds.derive_seed`)."""
 
     max_tokens: int = 128
     temperature: float = 0.0  # 0 = greedy
     top_p: float = 1.0
     seed: int = 0
-    n: int = 1
 
 
 @dataclass(frozen=True)
@@ -53,24 +68,6 @@ def sample_choice(logprobs: dict[str, float], temperature: float, seed: int) -> 
     tempered = [math.exp((logprobs[o] - top) / temperature) for o in options]
     pick = random.Random(seed).choices(options, weights=tempered, k=1)[0]
     return Choice(pick, probs)
-
-
-def expand_samples(prompts: Sequence[Any], params: Sequence[SamplingParams]) -> tuple[list[Any], list[SamplingParams]]:
-    """n samples of a prompt become n single requests with consecutive seeds (same rule in both engines)."""
-    flat_prompts, flat_params = [], []
-    for prompt, p in zip(prompts, params):
-        for j in range(p.n):
-            flat_prompts.append(prompt)
-            flat_params.append(replace(p, n=1, seed=p.seed + j))
-    return flat_prompts, flat_params
-
-
-def regroup(outputs: list[str], params: Sequence[SamplingParams]) -> list[list[str]]:
-    grouped, i = [], 0
-    for p in params:
-        grouped.append(outputs[i:i + p.n])
-        i += p.n
-    return grouped
 
 
 def per_row(value: float | Sequence[float], n: int) -> list[float]:
@@ -104,15 +101,13 @@ class Engine(ABC):
         limit = max(1, self.max_model_len - reserve)
         return ids[-limit:]
 
-    def generate(self, prompts: Sequence[str], params: SamplingParams | Sequence[SamplingParams]) -> list[list[str]]:
-        """Completions of rendered prompts: a list of `n` texts per prompt."""
+    def generate(self, prompts: Sequence[str], params: SamplingParams | Sequence[SamplingParams]) -> list[str]:
+        """One completion per rendered prompt (one SamplingParams for all, or one per prompt)."""
         if isinstance(params, SamplingParams):
             params = [params] * len(prompts)
         if len(params) != len(prompts):
             raise ValueError("one SamplingParams per prompt")
-        flat_prompts, flat_params = expand_samples(prompts, params)
-        outputs = self._generate(flat_prompts, flat_params) if flat_prompts else []
-        return regroup(outputs, params)
+        return self._generate(list(prompts), list(params)) if prompts else []
 
     def choose(self, prompts: Sequence[str], options: Sequence[str], temperature: float | Sequence[float],
                seeds: Sequence[int]) -> list[Choice]:
@@ -131,13 +126,13 @@ class Engine(ABC):
         This default does two engine calls; vLLM's prefix cache makes the second nearly free. Engines without
         one override it to do both in one pass.
         """
-        texts = [outs[0] for outs in self.generate(prompts, [replace(p, n=1) for p in params])]
+        texts = self.generate(prompts, params)
         choices = self.choose([p + t + suffix for p, t in zip(prompts, texts)], options, temperature, seeds)
         return list(zip(texts, choices))
 
     @abstractmethod
     def _generate(self, prompts: list[str], params: list[SamplingParams]) -> list[str]:
-        """One completion per (prompt, params), n == 1."""
+        """One completion per (prompt, params)."""
 
     @abstractmethod
     def option_logprobs(self, prompts: Sequence[str], options: Sequence[str]) -> list[dict[str, float]]:

@@ -1,13 +1,17 @@
 """Pick and build an engine: `engine: auto|vllm|transformers`, or `package.module:ClassName` for an Engine
-subclass of one's own (built as `Class(model_path, **engine_options)`; benchmarks/scale.py uses one)."""
+subclass of one's own (built as `Class(model_path, options)`, options an `EngineOptions`; benchmarks/scale.py
+uses one)."""
 from __future__ import annotations
 
 import importlib.metadata
 import importlib.util
-from typing import Any
+from typing import TYPE_CHECKING
 
-from judge_ray.engines.base import Engine
+from judge_ray.engines.base import Engine, EngineOptions
 from judge_ray.errors import UserError
+
+if TYPE_CHECKING:
+    from judge_ray.config import RayConfig, VllmConfig
 
 
 def vllm_available() -> bool:
@@ -47,26 +51,28 @@ def resolve_engine_kind(kind: str) -> str:
     return kind
 
 
-def make_engine(kind: str, model_path: str, **options: Any) -> Engine:
-    """Build an engine of a resolved kind on a local model directory (or hub id)."""
+def make_engine(kind: str, model_path: str, options: EngineOptions | None = None) -> Engine:
+    """Build an engine of a resolved kind on a local model directory (or hub id): `Class(model_path, options)`,
+    the built-in kinds and one's own alike."""
+    options = options or EngineOptions()
     kind = resolve_engine_kind(kind)
     if is_import_path(kind):
         import importlib
 
         module, _, name = kind.partition(":")
-        return getattr(importlib.import_module(module), name)(model_path, **options)
+        return getattr(importlib.import_module(module), name)(model_path, options)
     if kind == "vllm":
         from judge_ray.engines.vllm_engine import VllmEngine
 
-        return VllmEngine(model_path, **options)
+        return VllmEngine(model_path, options)
     from judge_ray.engines.hf import TransformersEngine
 
-    return TransformersEngine(model_path, **options)
+    return TransformersEngine(model_path, options)
 
 
-def engine_options(vllm: Any, ray: Any, seed: int) -> dict:
-    """Engine constructor options from the `vllm` and `ray` config sections (every job builds engines alike)."""
-    return {"dtype": vllm.dtype, "max_model_len": vllm.max_model_len,
-            "gpu_memory_utilization": vllm.gpu_memory_utilization, "enforce_eager": vllm.enforce_eager,
-            "cpu_kvcache_gib": vllm.cpu_kvcache_gib, "tensor_parallel_size": vllm.tensor_parallel_size,
-            "seed": seed, "batch_size": ray.batch_size}
+def engine_options(vllm: VllmConfig, ray: RayConfig, seed: int) -> EngineOptions:
+    """Engine options from the `vllm` and `ray` config sections (every job builds engines alike)."""
+    return EngineOptions(dtype=vllm.dtype, max_model_len=vllm.max_model_len,
+                         gpu_memory_utilization=vllm.gpu_memory_utilization, enforce_eager=vllm.enforce_eager,
+                         cpu_kvcache_gib=vllm.cpu_kvcache_gib, tensor_parallel_size=vllm.tensor_parallel_size,
+                         seed=seed, batch_size=ray.batch_size)

@@ -6,11 +6,12 @@ reduced to one token per row, drawn with that row's own generator: a row's outpu
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Sequence
 
 import torch
 
-from judge_ray.engines.base import Choice, Engine, SamplingParams, per_row, sample_choice, single_token_ids
+from judge_ray.engines.base import (Choice, Engine, EngineOptions, SamplingParams, per_row, sample_choice,
+                                    single_token_ids)
 
 
 class _PerRowSampler:
@@ -83,19 +84,19 @@ class _ReasonThenChoose(_PerRowSampler):
 class TransformersEngine(Engine):
     name = "transformers"
 
-    def __init__(self, model_path: str, batch_size: int = 16, dtype: str = "auto",
-                 max_model_len: int = 2048, device: str | None = None, **_: Any):
+    def __init__(self, model_path: str, options: EngineOptions | None = None, device: str | None = None):
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
+        o = options or EngineOptions()
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-        torch_dtype = _torch_dtype(dtype, self.device)
+        torch_dtype = _torch_dtype(o.dtype, self.device)
         self.tokenizer = AutoTokenizer.from_pretrained(model_path, padding_side="left")
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         self.model = AutoModelForCausalLM.from_pretrained(model_path, dtype=torch_dtype).to(self.device).eval()
-        self.batch_size = batch_size
-        positions = getattr(self.model.config, "max_position_embeddings", max_model_len) or max_model_len
-        self.max_model_len = min(max_model_len, positions)
+        self.batch_size = o.batch_size
+        positions = getattr(self.model.config, "max_position_embeddings", o.max_model_len) or o.max_model_len
+        self.max_model_len = min(o.max_model_len, positions)
 
     def _pad(self, rows: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
         width = max(len(r) for r in rows)

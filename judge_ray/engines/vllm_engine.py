@@ -10,26 +10,25 @@ from __future__ import annotations
 import os
 from typing import Any, Sequence
 
-from judge_ray.engines.base import Engine, SamplingParams, single_token_ids
+from judge_ray.engines.base import Engine, EngineOptions, SamplingParams, single_token_ids
 
 
 class VllmEngine(Engine):
     name = "vllm"
 
-    def __init__(self, model_path: str, dtype: str = "auto", max_model_len: int = 2048,
-                 gpu_memory_utilization: float = 0.85, enforce_eager: bool = True, cpu_kvcache_gib: int = 1,
-                 tensor_parallel_size: int = 1, seed: int = 0, **_: Any):
-        os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", str(cpu_kvcache_gib))
+    def __init__(self, model_path: str, options: EngineOptions | None = None):
+        o = options or EngineOptions()
+        os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", str(o.cpu_kvcache_gib))
         os.environ.setdefault("VLLM_LOGGING_LEVEL", "WARNING")
         from vllm import LLM
 
         self.llm = LLM(
-            model=model_path, tokenizer=model_path, dtype=dtype, max_model_len=max_model_len, seed=seed,
-            enforce_eager=enforce_eager, gpu_memory_utilization=gpu_memory_utilization,
-            tensor_parallel_size=tensor_parallel_size,
+            model=model_path, tokenizer=model_path, dtype=o.dtype, max_model_len=o.max_model_len, seed=o.seed,
+            enforce_eager=o.enforce_eager, gpu_memory_utilization=o.gpu_memory_utilization,
+            tensor_parallel_size=o.tensor_parallel_size,
         )
         self.tokenizer = self.llm.get_tokenizer()
-        self.max_model_len = max_model_len
+        self.max_model_len = o.max_model_len
 
     def _params(self, p: SamplingParams, **extra: Any) -> Any:
         from vllm import SamplingParams as VllmSampling

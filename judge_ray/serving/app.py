@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Optional
+
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -18,6 +19,9 @@ from ray import serve
 from judge_ray.serving.guards import activate, guard, token_digest
 from judge_ray.serving.schemas import (ErrorBody, GradeRequest, GradeResponse, JudgeRequest, JudgeResponse,
                                        ModelCard)
+
+if TYPE_CHECKING:
+    from judge_ray.config import ServeConfig
 
 api = FastAPI(title="judge_ray judge", version="1",
               description="Pairwise judgments (single, swap, vote) and single-answer grades from a trained judge.")
@@ -74,7 +78,7 @@ async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResp
     return JSONResponse(ErrorBody(error=f"{field or 'body'}: {msg}", field=field).model_dump(), status_code=422)
 
 
-def _decode_settings(settings: dict) -> Any:
+def _decode_settings(settings: dict) -> ServeConfig:
     from judge_ray.config import ServeConfig, config_from_yaml
 
     return config_from_yaml(settings, ServeConfig)
@@ -99,7 +103,7 @@ class JudgeDeployment:
         torch.set_num_threads(max(1, int(cfg.deployment.num_cpus)))
         path, self.model_name = served_model(cfg.model)
         fmt = judge_format(cfg.format, path, from_run=True)  # auto: the model's record, else pairwise
-        engine = make_engine(cfg.engine, path, **engine_options(cfg.vllm, cfg.ray, 0))
+        engine = make_engine(cfg.engine, path, engine_options(cfg.vllm, cfg.ray, 0))
         self.service = JudgeService(engine, self.model_name, fmt, cfg.serve)
         self.card = ModelCard(id=self.model_name, format=fmt, engine=engine.name, source=path)
         self.health = EngineHealth(cfg.serve.unhealthy_after)
@@ -181,7 +185,7 @@ class JudgeDeployment:
                              model=self.model_name, timings=self._timings(arrived, out))
 
 
-def deployment_options(cfg: Any) -> dict:
+def deployment_options(cfg: ServeConfig) -> dict:
     """Replicas/autoscaling/resources of the judge deployment, from conf (the same dict goes to the Serve config)."""
     d = cfg.deployment
     autoscaling = {"min_replicas": d.min_replicas, "max_replicas": d.max_replicas,
@@ -196,13 +200,13 @@ def deployment_options(cfg: Any) -> dict:
             "ray_actor_options": {"num_cpus": d.num_cpus, "num_gpus": d.num_gpus}}
 
 
-def settings_dict(cfg: Any) -> dict:
+def settings_dict(cfg: ServeConfig) -> dict:
     from dataclasses import asdict
 
     return asdict(cfg)
 
 
-def build_app(cfg: Any, token: Optional[str] = None):
+def build_app(cfg: ServeConfig, token: Optional[str] = None):
     """The judge Application. `token` (from the launcher's environment) is passed to the replicas as its
     SHA-256 digest only, so its value never enters Ray's cluster state; on a cluster the replicas read it from
     their pod's environment (`serve.auth_token_env`) instead."""

@@ -10,7 +10,11 @@ import hashlib
 import hmac
 import json
 import os
-from typing import Any, Iterable, Optional
+from typing import TYPE_CHECKING, Iterable, Optional
+
+if TYPE_CHECKING:
+    from judge_ray.config import ServeSettings
+
 
 ACTIVE_TOKEN_SHA256 = "_JUDGE_RAY_TOKEN_SHA256"  # the digest only: the token itself is never stored here
 MAX_BODY_BYTES = "_JUDGE_RAY_MAX_BODY_BYTES"
@@ -22,7 +26,7 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.strip().encode()).hexdigest()
 
 
-def activate(serve_settings: Any, token_sha256: Optional[str]) -> None:
+def activate(serve_settings: ServeSettings, token_sha256: Optional[str]) -> None:
     """Arm this replica's guards. The token comes from the replica's own environment (a Kubernetes secret in
     the pod), else the digest the launcher passed; either way only a digest is kept, and the value never
     enters the Serve config or Ray's cluster state."""

@@ -6,14 +6,17 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from judge_ray.errors import UserError
+
+if TYPE_CHECKING:
+    from judge_ray.config import ServeConfig, ServeSettings
 
 Log = Callable[[str], None]
 
 
-def validate(cfg: Any) -> str:
+def validate(cfg: ServeConfig) -> str:
     """Everything a user can get wrong, before Ray starts; returns the model path that will be served."""
     from judge_ray.engines.factory import resolve_engine_kind, vllm_available
     from judge_ray.models import check_model
@@ -31,7 +34,7 @@ def validate(cfg: Any) -> str:
 LOOPBACK = ("127.", "localhost", "::1")
 
 
-def check_exposure(s: Any, env: Any) -> None:
+def check_exposure(s: ServeSettings, env: Mapping[str, str]) -> None:
     """An endpoint reachable from other machines is never anonymous by accident."""
     if not s.host.startswith(LOOPBACK) and not env.get(s.auth_token_env, "").strip() and not s.allow_anonymous:
         raise UserError(f"serve.host={s.host} exposes the endpoint beyond this machine without a token: set "

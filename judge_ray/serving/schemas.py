@@ -25,8 +25,16 @@ class JudgeRequest(_Strict):
     answer_a: str = NonEmpty
     answer_b: str = NonEmpty
     reference: Optional[str] = None
-    mode: Literal["single", "swap", "vote"] = "single"
+    mode: Literal["single", "both", "vote", "swap"] = Field(
+        default="single", description="single: one order; both: both orders, combined (as evaluation's "
+                                      "judge.mode=both; `swap` is its old name, still accepted); vote: `samples` "
+                                      "sampled judgments, majority-voted")
     samples: Optional[int] = Field(default=None, ge=1, description="judgments for mode=vote")
+
+    @field_validator("mode")
+    @classmethod
+    def _one_name(cls, value: str) -> str:
+        return "both" if value == "swap" else value  # answered as `both`, the name config and docs use
 
 
 class GradeRequest(_Strict):
@@ -46,7 +54,7 @@ class JudgeResponse(BaseModel):
     confidence: float = Field(description="pairwise format: the model's probability of the winner, averaged over "
                                           "orders and samples (for a tie: how close that average is to 0.5); "
                                           "judgelm format: the share of judgments that agree with the verdict")
-    orders_agree: Optional[bool] = Field(description="mode=swap: whether both orders gave the same winner")
+    orders_agree: Optional[bool] = Field(description="mode=both: whether both orders gave the same winner")
     explanation: str
     mode: str
     samples: int

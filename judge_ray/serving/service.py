@@ -5,8 +5,9 @@ same answer."""
 from __future__ import annotations
 
 import threading
-from types import SimpleNamespace
-from typing import Any, Optional, Sequence
+from typing import Optional, Sequence
+
+from judge_ray.config import EvalJudgeConfig, ServeSettings
 
 from judge_ray.engines.base import Engine, SamplingParams
 from judge_ray.evaluation.judging import build_requests, final_verdict, predictions_from_outputs
@@ -16,7 +17,8 @@ from judge_ray.stages.judging import judge_batch
 from judge_ray.stages.seeds import derive_seed
 from judge_ray.stages.text import generate_batch
 
-MODES = {"single": "single", "swap": "both", "vote": "vote"}
+# API mode -> evaluation mode: the same names, and `swap`, the API's old name for `both`, still accepted.
+MODES = {"single": "single", "both": "both", "swap": "both", "vote": "vote"}
 
 
 def rating_options(engine: Engine) -> list[str]:
@@ -29,7 +31,7 @@ def rating_options(engine: Engine) -> list[str]:
 
 
 class JudgeService:
-    def __init__(self, engine: Engine, model_name: str, fmt: str, settings: Any):
+    def __init__(self, engine: Engine, model_name: str, fmt: str, settings: ServeSettings):
         self.engine, self.model_name, self.fmt, self.s = engine, model_name, fmt, settings
         self.lock = threading.Lock()  # one engine call at a time (batches run in a worker thread)
         self.ratings = rating_options(engine)
@@ -44,9 +46,11 @@ class JudgeService:
         total = sum(counts.values())
         return (total, max(counts, key=counts.get)) if total > self.s.max_input_tokens else None
 
-    def _plan(self, req: dict) -> SimpleNamespace:
+    def _plan(self, req: dict) -> EvalJudgeConfig:
+        """A request as the evaluation harness's judge settings: one request builder and one reader of its
+        outputs for `jobs/evaluate.py` and the endpoint."""
         vote = req["mode"] == "vote"
-        return SimpleNamespace(mode=MODES[req["mode"]], grading="pairwise", reference=True,
+        return EvalJudgeConfig(mode=MODES[req["mode"]], grading="pairwise", reference=True,
                                samples=(req.get("samples") or self.s.vote_samples) if vote else 1,
                                temperature=self.s.vote_temperature if vote else 0.0, top_p=1.0,
                                max_tokens=self.s.max_tokens)
@@ -58,7 +62,8 @@ class JudgeService:
             item = {"id": str(idx), "question": r["question"], "answer_a": r["answer_a"], "answer_b": r["answer_b"],
                     "reference": r.get("reference"), "label": "", "subset": ""}
             plan = self._plan(r)
-            seed = derive_seed("serve", r["question"], r["answer_a"], r["answer_b"], r.get("reference"), r["mode"])
+            seed = derive_seed("serve", r["question"], r["answer_a"], r["answer_b"], r.get("reference"),
+                               MODES[r["mode"]])
             items.append(item)
             plans.append(plan)
             # seeds from the request alone (not its place in the batch): rows are re-tagged with the batch index
@@ -74,7 +79,7 @@ class JudgeService:
             answers.append(self._answer(pred, plan))
         return answers
 
-    def _answer(self, pred: dict, plan: SimpleNamespace) -> dict:
+    def _answer(self, pred: dict, plan: EvalJudgeConfig) -> dict:
         winner = final_verdict(pred)
         calls = pred["calls"]
         if self.fmt == "pairwise":  # the model's own probability, both orders mapped to the original slots

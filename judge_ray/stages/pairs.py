@@ -42,11 +42,11 @@ def build_pairs_batch(engine: Engine, rows: list[dict], sampling: SamplingParams
     first = engine.generate([answer(r["instruction"]) for r in rows] +
                             [engine.chat(modify_prompt(r["instruction"])) for r in rows],
                             [gen("answer_w", r) for r in rows] + [gen("modify", r) for r in rows])
-    y_w = [outs[0].strip() for outs in first[: len(rows)]]
-    x_mod = [clean_modified(outs[0], r["instruction"]) for outs, r in zip(first[len(rows):], rows)]
+    y_w = [out.strip() for out in first[: len(rows)]]
+    x_mod = [clean_modified(out, r["instruction"]) for out, r in zip(first[len(rows):], rows)]
     usable = [i for i, x in enumerate(x_mod) if x]
     second = engine.generate([answer(x_mod[i]) for i in usable], [gen("answer_l", rows[i]) for i in usable])
-    y_l = {i: outs[0].strip() for i, outs in zip(usable, second)}
+    y_l = {i: out.strip() for i, out in zip(usable, second)}
     out = []
     for i, row in enumerate(rows):
         ok = bool(x_mod[i]) and bool(y_w[i]) and bool(y_l.get(i)) and y_w[i] != y_l.get(i)

@@ -12,4 +12,4 @@ def generate_batch(engine: Engine, rows: list[dict], max_tokens: int = 64, tempe
                              temperature=float(get(r, "temperature", temperature)),
                              top_p=float(get(r, "top_p", top_p)), seed=int(r["seed"])) for r in rows]
     outputs = engine.generate([engine.chat(r["prompt"]) for r in rows], params)
-    return [{**row, "output": outs[0]} for row, outs in zip(rows, outputs)]
+    return [{**row, "output": out} for row, out in zip(rows, outputs)]

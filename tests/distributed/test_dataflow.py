@@ -6,7 +6,7 @@ from collections import Counter
 import pandas as pd
 import pytest
 
-from judge_ray.distributed.dataflow import count_by, done_rows, nth_smallest, parquet_rows, scan
+from judge_ray.distributed.dataflow import count_by, done_rows, map_folder, nth_smallest, parquet_rows, scan
 from judge_ray.stages.pairs import assign_positions_and_split, order_key, place, placement
 from judge_ray.stages.selection import select_balanced
 
@@ -73,3 +73,25 @@ def test_streamed_selection_equals_a_full_sort():
         expected += ranked[:7]
     assert select_balanced(iter(rows), cats, 7, 2.5) == expected
     assert select_balanced(reversed(rows), cats, 7, 2.5) == expected
+
+
+def _evens(batch: pd.DataFrame, offset: int) -> pd.DataFrame:
+    return batch[batch["n"] % 2 == 0].assign(m=lambda b: b["n"] + offset)
+
+
+def test_a_small_folder_is_mapped_here_whole_and_marked_done(tmp_path):
+    """Under `local_rows` no Ray starts (none runs in this test): one batch, the same function, a done folder."""
+    src = tmp_path / "src"
+    src.mkdir()
+    for k in range(3):
+        pd.DataFrame({"n": range(k * 10, k * 10 + 10)}).to_parquet(src / f"part-{k}.parquet")
+    assert map_folder(src, tmp_path / "out", _evens, {"offset": 100}, local_rows=30) == 15
+    got = pd.read_parquet(tmp_path / "out")
+    assert sorted(got["m"]) == [n + 100 for n in range(0, 30, 2)] and done_rows(tmp_path / "out") == 15
+    assert not (tmp_path / ".out.tmp").exists()
+    # Nothing kept: no Parquet file (as Ray Data writes it), still a finished folder of 0 rows.
+    assert map_folder(src, tmp_path / "none", lambda b: b.iloc[:0], {}, local_rows=30) == 0
+    assert done_rows(tmp_path / "none") == 0 and not list((tmp_path / "none").glob("*.parquet"))
+    # A folder of 0 rows maps to 0 rows without calling the function (it has no columns to read).
+    (tmp_path / "empty").mkdir()
+    assert map_folder(tmp_path / "empty", tmp_path / "out2", _evens, {"offset": 1}, local_rows=30) == 0

@@ -2,7 +2,7 @@ import math
 
 import pytest
 
-from judge_ray.engines.base import SamplingParams, expand_samples, regroup, sample_choice
+from judge_ray.engines.base import SamplingParams, sample_choice
 from tests.fakes import FakeEngine
 
 
@@ -23,16 +23,11 @@ def test_sample_choice_is_seeded_and_follows_the_distribution():
     assert cold.count("B") > 490
 
 
-def test_n_samples_expand_to_consecutive_seeds_and_regroup():
-    prompts, params = expand_samples(["p", "q"], [SamplingParams(seed=10, n=3), SamplingParams(seed=5, n=1)])
-    assert prompts == ["p", "p", "p", "q"] and [p.seed for p in params] == [10, 11, 12, 5]
-    assert all(p.n == 1 for p in params)
-    assert regroup(["a", "b", "c", "d"], [SamplingParams(n=3), SamplingParams(n=1)]) == [["a", "b", "c"], ["d"]]
-
-
-def test_generate_returns_n_per_prompt_and_checks_lengths():
+def test_generate_returns_one_text_per_prompt_and_checks_lengths():
     e = FakeEngine()
-    out = e.generate(["x", "y"], SamplingParams(n=2, seed=7))
-    assert [len(o) for o in out] == [2, 2] and out[0][0] != out[0][1] and out[0] == out[1]
+    out = e.generate(["x", "y", "x"], [SamplingParams(seed=7), SamplingParams(seed=7), SamplingParams(seed=8)])
+    assert len(out) == 3 and all(isinstance(o, str) for o in out)
+    assert out[0] != out[2]  # the seed, not the prompt alone, decides a sample
+    assert e.generate([], SamplingParams()) == []
     with pytest.raises(ValueError):
         e.generate(["x", "y"], [SamplingParams()])

@@ -1,25 +1,25 @@
 """The transformers engine on the tiny model: per-row seeds, n samples, the one-pass judge."""
 import pytest
 
-from judge_ray.engines.base import Engine, SamplingParams
+from judge_ray.engines.base import Engine, EngineOptions, SamplingParams
 from judge_ray.engines.hf import TransformersEngine
 from judge_ray.formats.self_taught import VERDICT_PREFIX
 
 
 @pytest.fixture(scope="module")
 def engine(tiny_model):
-    return TransformersEngine(tiny_model, batch_size=4)
+    return TransformersEngine(tiny_model, EngineOptions(batch_size=4))
 
 
 def test_a_rows_sample_depends_on_its_seed_not_its_batch(engine):
     p = SamplingParams(max_tokens=12, temperature=1.0, seed=42)
-    alone = engine.generate([engine.chat("hello")], p)[0][0]
+    alone = engine.generate([engine.chat("hello")], p)[0]
     others = [engine.chat(f"other prompt {i} with more words") for i in range(5)]
     in_batch = engine.generate(others + [engine.chat("hello")], [SamplingParams(max_tokens=12, temperature=1.0,
                                                                                  seed=i) for i in range(5)] + [p])
-    assert in_batch[-1][0] == alone
+    assert in_batch[-1] == alone
     other = engine.generate([engine.chat("hello")], SamplingParams(max_tokens=12, temperature=1.0, seed=43))
-    assert other[0][0] != alone
+    assert other[0] != alone
 
 
 def test_greedy_is_deterministic_and_max_tokens_per_row(engine):
@@ -28,7 +28,7 @@ def test_greedy_is_deterministic_and_max_tokens_per_row(engine):
     assert a == engine.generate([engine.chat("x"), engine.chat("y")],
                                 [SamplingParams(max_tokens=3), SamplingParams(max_tokens=10)])
     short, long = engine.generate([engine.chat("x")] * 2, [SamplingParams(max_tokens=3), SamplingParams(max_tokens=10)])
-    assert len(long[0]) > len(short[0]) and long[0].startswith(short[0].rstrip("\ufffd"))
+    assert len(long) > len(short) and long.startswith(short.rstrip("\ufffd"))
 
 
 def test_option_logprobs_are_normalised_log_probabilities(engine):

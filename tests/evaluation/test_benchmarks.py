@@ -168,3 +168,13 @@ def test_mtbench_turn_may_be_published_as_text_or_float(tmp_path):
     (tmp_path / "m.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     bench = read_benchmark(str(tmp_path / "m.jsonl"), turn=1)
     assert len(bench.items) == 3 and [s["row"] for s in bench.skipped] == [5]
+
+
+def test_the_config_offers_exactly_the_layouts_there_are_readers_for():
+    """benchmark.layout's choices (config) and the readers (benchmarks) are two lists: a layout added to one
+    only would be refused on load or offered and then fail."""
+    from judge_ray.config import LAYOUTS
+    from judge_ray.evaluation.benchmarks import READERS, SIGNATURES
+
+    assert set(LAYOUTS) == {"auto", *READERS}
+    assert set(SIGNATURES) == set(READERS)  # every layout is also recognised by `auto`

@@ -6,7 +6,7 @@ import pytest
 
 from judge_ray.config import load_config
 from judge_ray.pipeline import run_self_taught
-from tests.integration.test_self_taught_job import TINY
+from tests.helpers import TINY_LOOP as TINY
 
 pytestmark = [pytest.mark.gpu, pytest.mark.slow]
 

@@ -17,6 +17,7 @@ import pytest
 
 from judge_ray.config import TrainConfig
 from judge_ray.distributed.dataflow import done_rows
+from judge_ray.engines.base import EngineOptions
 from judge_ray.distributed.loop_data import EnginePool, judge_pairs
 
 pytestmark = pytest.mark.slow
@@ -62,7 +63,7 @@ def _pairs_folder(root: Path, n: int) -> Path:
 
 def test_engine_actor_killed_mid_stage_loses_no_row(ray_cluster, tiny_model, tmp_path):
     pairs = _pairs_folder(tmp_path, 60)
-    pool = EnginePool(engine="transformers", engine_options={"dtype": "float32", "max_model_len": 1024, "seed": 0},
+    pool = EnginePool(engine="transformers", engine_options=EngineOptions(dtype="float32", max_model_len=1024),
                       batch_size=8, actor_cpus=1, block_rows=16)
     out, result = tmp_path / "judgments", {}
 

@@ -8,18 +8,13 @@ import pandas as pd
 import pytest
 
 from judge_ray.config import load_config
-from judge_ray.engines.base import SamplingParams
+from judge_ray.engines.base import EngineOptions, SamplingParams
 from judge_ray.engines.factory import make_engine, vllm_available
 from judge_ray.errors import UserError
 from judge_ray.pipeline import run_self_taught
+from tests.helpers import TINY_LOOP as TINY
 
 pytestmark = pytest.mark.slow
-
-TINY = ["model=tiny", "iterations=1", "selection.per_category=2", "selection.categories=[coding,math,writing]",
-        "selection.max_candidates=24", "generation.max_tokens=16", "generation.modify_max_tokens=12",
-        "generation.eval_fraction=0.34", "judge.samples=3", "judge.max_tokens=12", "eval.samples=2",
-        "eval.max_tokens=8", "train.max_length=384", "train.lr=1e-3", "ray.batch_size=8",
-        "ray.actor_cpus=1"]
 
 
 def _gold(tmp_path: Path) -> str:
@@ -112,8 +107,8 @@ def test_one_iteration_end_to_end(engine, ray_cluster, tiny_model, tmp_path):
     # M_1 was loaded by this run's engine to evaluate it (metrics above); the other engine loads it too.
     other = "vllm" if engine == "transformers" else "transformers"
     if other == "transformers" or vllm_available():
-        exported = make_engine(other, str(model_dir), dtype="float32", max_model_len=1024)
-        assert len(exported.generate([exported.chat("hi")], SamplingParams(max_tokens=4))[0]) == 1
+        exported = make_engine(other, str(model_dir), EngineOptions(dtype="float32", max_model_len=1024))
+        assert isinstance(exported.generate([exported.chat("hi")], SamplingParams(max_tokens=4))[0], str)
         assert set(exported.option_logprobs([exported.chat("q", "[[")], ["A", "B"])[0]) == {"A", "B"}
         exported.close()
 
@@ -122,10 +117,24 @@ def test_one_iteration_end_to_end(engine, ray_cluster, tiny_model, tmp_path):
         run_self_taught(cfg, log=lambda _: None)
 
 
-def test_interrupted_run_resumes_from_finished_stages(ray_cluster, tiny_model, tmp_path):
-    overrides = TINY + ["engine=transformers", f"run.root={tmp_path}", "run.name=resume", "eval.baseline=false"]
+def test_two_iterations_then_an_interrupted_run_resumes_from_finished_stages(ray_cluster, tiny_model, tmp_path):
+    overrides = TINY + ["iterations=2", "engine=transformers", f"run.root={tmp_path}", "run.name=resume",
+                        "eval.baseline=false"]
     cfg = load_config(None, overrides)
     run = run_self_taught(cfg, log=lambda _: None)
+    # Iteration i is judged by M_{i-1} and fine-tunes the seed M_0 again (not M_{i-1}), as in the paper.
+    first, second = (pd.read_parquet(run / f"iter_{i}" / "judgments") for i in (1, 2))
+    assert set(first["judge"]) == {"tiny"}
+    assert set(second["judge"]) == {str((run / "iter_1" / "model").resolve())}
+    assert set(first["request_id"]) == set(second["request_id"])  # the same pairs, re-judged...
+    assert set(first["seed"]).isdisjoint(second["seed"])  # ...with the iteration's own seeds
+    for i in (1, 2):
+        record = json.loads((run / f"iter_{i}" / "model" / "judge_ray_training.json").read_text())
+        assert record["base_model"] == "tiny" and record["iteration"] == i
+    second_sft = pd.read_parquet(run / "iter_2" / "sft")
+    assert set(second_sft["pair_id"]) <= set(second[second["correct"]]["pair_id"])
+    summary = (run / "summary.md").read_text()
+    assert "| 2 | M_2 |" in summary and json.loads((run / "iter_2" / "metrics.json").read_text())["heldout"]
     pairs_mtime = os.stat(run / "iter_1" / "pairs" / "_done.json").st_mtime_ns
     model_mtime = os.stat(run / "iter_1" / "model" / "model.safetensors").st_mtime_ns
     # Simulate a crash after training: the evaluation and summary never got written.

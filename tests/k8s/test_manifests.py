@@ -5,7 +5,7 @@ import pytest
 import yaml
 
 from judge_ray.config import CONF_DIR, SelfTaughtConfig, ServeConfig, load_config
-from judge_ray.k8s_validation import (REPO, crd_dir, cross_field_errors, gpu_capacity, load_manifests, schema_errors,
+from tests.k8s.validation import (REPO, crd_dir, cross_field_errors, gpu_capacity, load_manifests, schema_errors,
                                       serve_gpu_demand)
 from judge_ray.serving.serve_config import serve_config
 

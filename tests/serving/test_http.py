@@ -53,16 +53,17 @@ def test_models_and_openapi(http):
     assert {"/v1/judge", "/v1/grade", "/healthz", "/v1/models"} <= set(spec["paths"])
 
 
-@pytest.mark.parametrize("mode, samples, calls", [("single", None, 1), ("swap", None, 2), ("vote", None, 3),
-                                                  ("vote", 5, 5)])
+@pytest.mark.parametrize("mode, samples, calls", [("single", None, 1), ("both", None, 2), ("swap", None, 2),
+                                                  ("vote", None, 3), ("vote", 5, 5)])
 def test_judge_modes(http, mode, samples, calls):
     body = {**PAIR, "mode": mode, **({"samples": samples} if samples else {})}
     r = http.post("/v1/judge", json=body)
     assert r.status_code == 200, r.text
     out = r.json()
     assert out["winner"] in ("A", "B", "tie") and 0.0 <= out["confidence"] <= 1.0
-    assert out["samples"] == calls and out["mode"] == mode and out["model"] == "tiny"
-    assert (out["orders_agree"] is None) == (mode != "swap")
+    # `swap` is the old name of `both`: accepted, answered under the one name
+    assert out["samples"] == calls and out["mode"] == ("both" if mode == "swap" else mode) and out["model"] == "tiny"
+    assert (out["orders_agree"] is None) == (mode not in ("both", "swap"))
     assert out["timings"]["judge_ms"] > 0 and out["timings"]["batch_size"] >= 1
     assert http.post("/v1/judge", json=body).json()["winner"] == out["winner"]  # seeded by the request
 
@@ -103,7 +104,7 @@ def test_bad_bodies_are_4xx_not_500(http):
 def test_sync_and_async_clients(url):
     with JudgeClient(url, token=TOKEN) as client:
         assert client.healthy() and client.models()[0]["id"] == "tiny"
-        assert client.judge(**PAIR, mode="swap")["samples"] == 2
+        assert client.judge(**PAIR, mode="both")["samples"] == 2
         assert 1 <= client.grade("q", "a")["score"] <= 10
         with pytest.raises(JudgeAPIError) as err:
             client.judge("q", "a", "", mode="single")

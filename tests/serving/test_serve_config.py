@@ -10,7 +10,7 @@ from judge_ray.config import CONF_DIR, ServeConfig, load_config
 from judge_ray.errors import ConfigError, InputError
 from judge_ray.serving.model_source import best_iteration, served_model
 from judge_ray.serving.serve_config import serve_config
-from tests.test_jobs_cli import REPO, _assert_one_line_error
+from tests.helpers import REPO, assert_one_line_error
 
 
 def test_serve_config_carries_autoscaling_resources_and_the_whole_config():
@@ -59,8 +59,8 @@ def test_serve_job_errors_are_one_line(tmp_path):
         return subprocess.run([sys.executable, str(REPO / "jobs" / "serve.py"), *args], capture_output=True,
                               text=True, timeout=120)
 
-    _assert_one_line_error(run("model=/no/such/model"), "/no/such/model")
-    _assert_one_line_error(run("deployment.max_replicas=0"), "min_replicas")
+    assert_one_line_error(run("model=/no/such/model"), "/no/such/model")
+    assert_one_line_error(run("deployment.max_replicas=0"), "min_replicas")
 
 
 def _run_dir(tmp_path, accuracies):

@@ -12,13 +12,14 @@ def service(fmt: str) -> JudgeService:
 
 def test_pairwise_modes():
     svc = service("pairwise")
-    single, swap, vote = svc.judge([{**GOOD_A, "mode": "single"}, {**GOOD_A, "mode": "swap"},
-                                    {**GOOD_A, "mode": "vote", "samples": 5}])
+    single, both, vote, old_name = svc.judge([{**GOOD_A, "mode": "single"}, {**GOOD_A, "mode": "both"},
+                                              {**GOOD_A, "mode": "vote", "samples": 5}, {**GOOD_A, "mode": "swap"}])
     assert single["winner"] == "A" and single["orders_agree"] is None and single["samples"] == 1
     assert 0.5 < single["confidence"] <= 1
-    assert swap["winner"] == "A" and swap["orders_agree"] is True and swap["samples"] == 2
+    assert both["winner"] == "A" and both["orders_agree"] is True and both["samples"] == 2
+    assert old_name == both  # `swap`, the API's old name for `both`
     assert vote["winner"] == "A" and vote["samples"] == 5
-    b = svc.judge([{"question": "q", "answer_a": "bad", "answer_b": "GOOD", "mode": "swap"}])[0]
+    b = svc.judge([{"question": "q", "answer_a": "bad", "answer_b": "GOOD", "mode": "both"}])[0]
     assert b["winner"] == "B" and b["orders_agree"] is True
     # same request, same answer
     assert svc.judge([{**GOOD_A, "mode": "vote", "samples": 5}])[0] == vote
@@ -26,7 +27,7 @@ def test_pairwise_modes():
 
 def test_judgelm_format_and_unreadable_output():
     svc = service("judgelm")
-    ok, bad = svc.judge([{**GOOD_A, "mode": "swap"}, {"question": "UNREADABLE", "answer_a": "x", "answer_b": "y",
+    ok, bad = svc.judge([{**GOOD_A, "mode": "both"}, {"question": "UNREADABLE", "answer_a": "x", "answer_b": "y",
                                                       "mode": "single"}])
     assert ok["winner"] == "A" and ok["confidence"] == 1.0 and ok["orders_agree"] is True
     assert bad["winner"] is None and bad["confidence"] == 0.0
