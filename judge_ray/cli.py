@@ -1,6 +1,7 @@
 """What every job entry point shares: `[--config FILE] [key=value ...]`, and user errors as one line."""
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any, Callable, Optional, Sequence
 
@@ -48,3 +49,6 @@ def main_guard(fn: Callable[[], Any]) -> int:
     except KeyboardInterrupt:
         print("interrupted: rerun the same command to resume", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `--help | head`: the reader left; nothing to report
+        sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - the interpreter flushes stdout again at exit
+        return 0

@@ -6,18 +6,115 @@ run. Every option of every job lives here, so `conf/*.yaml` and the code can't d
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
 from typing import Any, Optional
 
-from omegaconf import MISSING, DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from judge_ray.errors import ConfigError
 
 CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
-ENGINES = ("auto", "vllm", "transformers")
-PRECISIONS = ("fp32", "bf16", "fp16")
 SEED_CATEGORIES = ("coding", "math", "reasoning", "knowledge", "writing", "advice")
+
+
+class Choice(str, Enum):
+    """A config enumeration. omegaconf checks a value against the members on merge and names the key in its
+    error; a member is its value (it compares, hashes, formats and serialises as the plain string), so the code
+    reads it as one. Member names equal their values."""
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
+class Precision(Choice):
+    fp32 = "fp32"
+    bf16 = "bf16"
+    fp16 = "fp16"
+
+
+class BenchmarkLayout(Choice):
+    auto = "auto"
+    pandalm = "pandalm"
+    judgelm = "judgelm"
+    mtbench = "mtbench"
+    arena = "arena"
+    rewardbench = "rewardbench"
+    llmbar = "llmbar"
+    autoj = "autoj"
+    pairs = "pairs"
+
+
+class JudgeFormat(Choice):
+    auto = "auto"
+    judgelm = "judgelm"
+    pairwise = "pairwise"
+
+
+class JudgeMode(Choice):
+    single = "single"
+    both = "both"
+    vote = "vote"
+    both_vote = "both_vote"
+
+
+class Grading(Choice):
+    pairwise = "pairwise"
+    single_answer = "single_answer"
+
+
+TiePolicy = Choice("TiePolicy", {"class": "class", "exclude": "exclude"})  # `class` is a Python keyword
+
+
+class UnparseablePolicy(Choice):
+    tie = "tie"
+    miss = "miss"
+    half = "half"
+
+
+class PredictedTiePolicy(Choice):
+    miss = "miss"
+    half = "half"
+
+
+class SwapMode(Choice):
+    add = "add"
+    replace = "replace"
+
+
+ENGINES = ("auto", "vllm", "transformers")  # or package.module:ClassName, so `engine` stays a string
+LAYOUTS = tuple(m.value for m in BenchmarkLayout)
+MODES = tuple(m.value for m in JudgeMode)
+VOTING_MODES = (JudgeMode.vote.value, JudgeMode.both_vote.value)  # modes that sample judge.samples per order
+
+
+class _Rules:
+    """Range and cross-field rules of a section, run in `__post_init__` (on load, and wherever code builds the
+    section). Each problem starts with the field's name; the loader prefixes the section's key."""
+
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+
+    def check(self, ok: bool, problem: str) -> "_Rules":
+        if not ok:
+            self.problems.append(problem)
+        return self
+
+    def at_least(self, section: Any, minimum: float, *names: str) -> "_Rules":
+        for name in names:
+            self.check(getattr(section, name) >= minimum, f"{name}={getattr(section, name)} must be at least {minimum}")
+        return self
+
+    def done(self) -> None:
+        if self.problems:
+            raise ValueError("; ".join(self.problems))
+
+
+def _optional_at_least_1(rules: _Rules, section: Any, *names: str) -> None:
+    for name in names:
+        value = getattr(section, name)
+        rules.check(value is None or value >= 1, f"{name}={value} must be at least 1 (or null)")
 
 
 @dataclass
@@ -38,6 +135,14 @@ class DataConfig:
     max_instructions: Optional[int] = None  # seeded cap on the instructions kept after dedup; None = all
     labelled_eval: list[str] = field(default_factory=lambda: ["bundled"])  # eval sets (benchmark files); bundled: 66
 
+    def __post_init__(self) -> None:
+        rules = _Rules().check(self.min_chars >= 0 and self.max_chars >= 0 and
+                               (not self.max_chars or self.max_chars >= self.min_chars),
+                               f"min_chars={self.min_chars} and max_chars={self.max_chars} must be >= 0, "
+                               "max_chars >= min_chars (or 0 = no limit)")
+        _optional_at_least_1(rules, self, "max_instructions")
+        rules.done()
+
 
 @dataclass
 class SelectionConfig:
@@ -46,9 +151,33 @@ class SelectionConfig:
     min_difficulty: float = 1.0  # expected 1-5 difficulty the model gives; below it an instruction is skipped
     max_candidates: Optional[int] = None  # classify a seeded sample of this many instructions; None = all
 
+    def __post_init__(self) -> None:
+        rules = _Rules().at_least(self, 1, "per_category")
+        rules.check(0 < len(self.categories) <= 26,
+                    "categories must name 1 to 26 categories (each is offered as a letter A-Z)")
+        _optional_at_least_1(rules, self, "max_candidates")
+        rules.done()
+
 
 @dataclass
-class GenerationConfig:
+class SamplingConfig:
+    """How a section samples text: every section that generates has these three keys, with these rules."""
+
+    temperature: float = 0.8  # sampling temperature (0 = greedy)
+    top_p: float = 0.95  # nucleus sampling: the smallest set of tokens with this much probability
+    max_tokens: int = 96  # longest generation in tokens
+
+    def rules(self) -> _Rules:
+        return (_Rules().check(self.temperature >= 0, f"temperature={self.temperature} must be >= 0")
+                .check(0 < self.top_p <= 1, f"top_p={self.top_p} must be in (0, 1]")
+                .at_least(self, 0, "max_tokens"))
+
+    def __post_init__(self) -> None:
+        self.rules().done()
+
+
+@dataclass
+class GenerationConfig(SamplingConfig):
     """Sampling for response-pair construction (y_w, x', y_l)."""
 
     temperature: float = 0.7  # sampling temperature for answers and modified instructions
@@ -57,17 +186,21 @@ class GenerationConfig:
     modify_max_tokens: int = 48  # longest modified instruction x' in tokens
     eval_fraction: float = 0.25  # share of pairs held out to evaluate each iteration's judge
 
+    def __post_init__(self) -> None:
+        (self.rules().at_least(self, 1, "max_tokens", "modify_max_tokens")
+         .check(0.0 <= self.eval_fraction < 1.0, f"eval_fraction={self.eval_fraction} must be in [0, 1)").done())
+
 
 @dataclass
-class JudgeConfig:
-    """Judgment sampling from the current judge."""
+class JudgeConfig(SamplingConfig):
+    """Judgment sampling from the current judge: reasoning (max_tokens), then the verdict."""
 
     samples: int = 4  # N judgments per pair
-    temperature: float = 0.8  # sampling temperature of the judge's reasoning and verdict
-    top_p: float = 0.95  # nucleus sampling of the judge's reasoning
-    max_tokens: int = 96  # reasoning tokens before the forced verdict
     balance_sft: bool = True  # keep as many A-winners as B-winners in the SFT set
     swap_augment: bool = False  # also train each kept judgment with the answers swapped and the verdict flipped
+
+    def __post_init__(self) -> None:
+        self.rules().at_least(self, 1, "samples", "max_tokens").done()
 
 
 @dataclass
@@ -75,7 +208,7 @@ class TrainConfig:
     workers: int = 2  # Ray Train workers (ZeRO shards the model across them)
     use_gpu: bool = False  # one GPU per worker (NCCL); false: CPU workers over gloo
     cpus_per_worker: int = 1  # logical CPUs each train worker reserves
-    precision: str = "fp32"  # fp32 on CPU; bf16 on GPU
+    precision: Precision = Precision.fp32  # fp32 on CPU; bf16 on GPU (fp16 too)
     zero_stage: int = 3  # DeepSpeed ZeRO stage 0-3 (3 partitions parameters, gradients, optimizer state)
     epochs: int = 1  # passes over the SFT set
     lr: float = 1.0e-5  # AdamW learning rate
@@ -87,17 +220,27 @@ class TrainConfig:
     deepspeed_optimizer: bool = False  # DeepSpeed's fused AdamW (JIT-compiled; right on GPU)
     keep_checkpoints: bool = False  # ZeRO checkpoints are only needed until the model is exported
 
+    def __post_init__(self) -> None:
+        (_Rules().check(self.zero_stage in (0, 1, 2, 3), f"zero_stage={self.zero_stage} must be 0..3")
+         .at_least(self, 1, "workers", "epochs", "batch_size_per_worker", "grad_accum", "max_length", "cpus_per_worker")
+         .at_least(self, 0, "max_failures").check(self.lr > 0, f"lr={self.lr} must be > 0").done())
+
 
 @dataclass
-class EvalConfig:
+class EvalConfig(SamplingConfig):
+    """Each iteration's judge on the held-out pairs and the labelled sets (max_tokens: reasoning on held-out)."""
+
     samples: int = 3  # k judgments per pair and order, majority-voted
     labelled_samples: int = 1  # k on the labelled sets (larger than the held-out split)
     labelled_max_tokens: int = 0  # reasoning tokens on the labelled sets; 0 = the verdict alone (one forward pass)
-    temperature: float = 0.8  # sampling temperature of evaluation judgments
-    top_p: float = 0.95  # nucleus sampling of evaluation judgments
-    max_tokens: int = 96  # reasoning tokens before the forced verdict in evaluation
     both_orders: bool = True  # judge every pair as A-B and B-A: consistency and position bias
     baseline: bool = True  # also evaluate the seed judge M_0, as iteration 0
+
+    def __post_init__(self) -> None:
+        rules = self.rules().at_least(self, 1, "samples", "labelled_samples").at_least(self, 0, "labelled_max_tokens")
+        voting = self.samples > 1 or self.labelled_samples > 1
+        rules.check(not voting or self.temperature > 0,
+                    f"temperature={self.temperature}: k > 1 samples per order need a temperature > 0").done()
 
 
 @dataclass
@@ -109,6 +252,12 @@ class RayConfig:
     actor_gpus: float = 0.0  # GPUs per engine actor (0 on CPU)
     batch_size: int = 16  # rows per map_batches call on an engine actor
     block_rows: int = 256  # rows per block of an engine stage, the unit of resume; no-model steps this small run here
+
+    def __post_init__(self) -> None:
+        rules = _Rules().at_least(self, 1, "pool_size", "batch_size", "block_rows").at_least(self, 0, "actor_gpus")
+        rules.check(self.actor_cpus > 0, f"actor_cpus={self.actor_cpus} must be > 0")
+        _optional_at_least_1(rules, self, "num_cpus")
+        rules.done()
 
 
 @dataclass
@@ -137,6 +286,19 @@ class SelfTaughtConfig:
     ray: RayConfig = field(default_factory=RayConfig)
     vllm: VllmConfig = field(default_factory=VllmConfig)
 
+    def __post_init__(self) -> None:
+        (_Rules().check(_engine_ok(self.engine), _engine_problem(self.engine)).at_least(self, 1, "iterations")
+         .check(bool(self.model), "model must name a preset (tiny, smollm2), a directory or a Hugging Face id")
+         .done())
+
+
+def _engine_ok(engine: str) -> bool:
+    return engine in ENGINES or ":" in engine  # package.module:ClassName is an engine of one's own
+
+
+def _engine_problem(engine: str) -> str:
+    return f"engine={engine!r} must be one of {', '.join(ENGINES)} (or package.module:ClassName)"
+
 
 # ---- jobs/train_judge.py ----
 @dataclass
@@ -145,15 +307,26 @@ class JudgeDataConfig:
     split: Optional[str] = None  # for a dataset with splits (default: train)
     limit: Optional[int] = None  # the first N rows only
 
+    def __post_init__(self) -> None:
+        rules = _Rules()
+        _optional_at_least_1(rules, self, "limit")
+        rules.done()
+
 
 @dataclass
 class RecipeConfig:
     """JudgeLM's data recipes; each decided per record from a derived seed."""
 
     swap_ratio: float = 0.5  # share of records whose A/B-swapped copy is used
-    swap_mode: str = "add"  # add: original + swapped copy | replace: swapped in place (JudgeLM's code)
+    swap_mode: SwapMode = SwapMode.add  # add: original + swapped copy | replace: swapped in place (JudgeLM's code)
     reference: bool = True  # reference support: show the reference answer when the record has one
     reference_drop: float = 0.5  # of those, the share shown without it (reference drop)
+
+    def __post_init__(self) -> None:
+        rules = _Rules()
+        for name in ("swap_ratio", "reference_drop"):
+            rules.check(0.0 <= getattr(self, name) <= 1.0, f"{name}={getattr(self, name)} must be in [0, 1]")
+        rules.done()
 
 
 @dataclass
@@ -167,45 +340,50 @@ class TrainJudgeConfig:
 
 
 # ---- jobs/evaluate.py ----
-LAYOUTS = ("auto", "pandalm", "judgelm", "mtbench", "arena", "rewardbench", "llmbar", "autoj", "pairs")
-FORMATS = ("auto", "judgelm", "pairwise")
-MODES = ("single", "both", "vote", "both_vote")
-VOTING_MODES = ("vote", "both_vote")  # modes that sample judge.samples judgments per order
-GRADINGS = ("pairwise", "single_answer")
-TIE_POLICIES = ("class", "exclude")
-UNPARSEABLE_POLICIES = ("tie", "miss", "half")
-PREDICTED_TIE_POLICIES = ("miss", "half")
-
-
 @dataclass
 class BenchmarkConfig:
     path: Optional[str] = None  # the benchmark file / dataset directory / hub id
-    layout: str = "auto"  # auto | pandalm | judgelm | mtbench | arena | rewardbench | llmbar | autoj | pairs
+    layout: BenchmarkLayout = BenchmarkLayout.auto  # auto | pandalm | judgelm | mtbench | arena | rewardbench | ...
     split: Optional[str] = None  # the split of a dataset with several (default: train, then test)
     limit: Optional[int] = None  # the first N usable examples only
     turn: int = 1  # MT-Bench: the turn judged (1-based)
     strict: bool = False  # refuse the file at its first unusable row instead of skipping and listing it
 
+    def __post_init__(self) -> None:
+        rules = _Rules().at_least(self, 1, "turn")
+        _optional_at_least_1(rules, self, "limit")
+        rules.done()
+
 
 @dataclass
-class EvalJudgeConfig:
+class EvalJudgeConfig(SamplingConfig):
     model: Optional[str] = None  # a preset, HF directory or id, or a self-taught run directory (every iteration)
     predictions: Optional[str] = None  # score a predictions JSONL instead of running a model
-    format: str = "auto"  # judgelm (`s1 s2` scores) | pairwise ([[A]]/[[B]]) | auto (from the model's record)
-    grading: str = "pairwise"  # pairwise | single_answer (each answer rated 1-10 alone, the higher wins)
-    mode: str = "both"  # single (one order) | both (both orders, combined) | vote (k samples, majority) | both_vote
+    format: JudgeFormat = JudgeFormat.auto  # judgelm (`s1 s2` scores) | pairwise ([[A]]/[[B]]) | auto (its record)
+    grading: Grading = Grading.pairwise  # pairwise | single_answer (each answer rated 1-10 alone, the higher wins)
+    mode: JudgeMode = JudgeMode.both  # single (one order) | both (both orders) | vote (k samples) | both_vote
     samples: int = 3  # k for mode=vote and both_vote (both orders, k samples each, majority per order)
     temperature: float = 0.0  # 0 = greedy; vote needs > 0
     top_p: float = 1.0  # nucleus sampling of the judge
     max_tokens: int = 64  # longest judge output (reasoning or explanation) in tokens
     reference: bool = True  # show the benchmark's reference answer when it has one
 
+    def __post_init__(self) -> None:
+        rules = self.rules().at_least(self, 1, "samples")
+        rules.check(self.max_tokens >= (0 if self.format == JudgeFormat.pairwise else 1),
+                    "max_tokens must be at least 1 (0, the verdict alone, needs format=pairwise)")
+        rules.check(self.mode not in VOTING_MODES or self.temperature > 0 or not self.model,
+                    f"mode={self.mode} samples k judgments: it needs temperature > 0")
+        rules.check(not (self.grading == Grading.single_answer and self.format == JudgeFormat.pairwise),
+                    "grading=single_answer rates one answer: format must be auto or judgelm")
+        rules.done()
+
 
 @dataclass
 class PolicyConfig:
-    ties: str = "class"  # class: tie is a label and a prediction | exclude: tie-labelled examples left out
-    unparseable: str = "tie"  # an unreadable output counts as: tie | miss (wrong) | half (0.5, RewardBench)
-    predicted_ties: str = "miss"  # where tie is no class (two-class benchmark, ties excluded): miss | half
+    ties: TiePolicy = TiePolicy["class"]  # class: tie is a label and a prediction | exclude: tie labels left out
+    unparseable: UnparseablePolicy = UnparseablePolicy.tie  # an unreadable output: tie | miss (wrong) | half (0.5)
+    predicted_ties: PredictedTiePolicy = PredictedTiePolicy.miss  # where tie is no class (two-class): miss | half
 
 
 @dataclass
@@ -217,6 +395,9 @@ class EvaluateConfig:
     policy: PolicyConfig = field(default_factory=PolicyConfig)
     ray: RayConfig = field(default_factory=RayConfig)
     vllm: VllmConfig = field(default_factory=VllmConfig)
+
+    def __post_init__(self) -> None:
+        _Rules().check(_engine_ok(self.engine), _engine_problem(self.engine)).done()
 
 
 # ---- jobs/serve.py ----
@@ -247,6 +428,19 @@ class ServeSettings:
     working_dir: Optional[str] = None  # runtime_env working_dir (a zip URI) in the generated Serve config
     pip: list[str] = field(default_factory=list)  # runtime_env pip packages in the generated Serve config
 
+    def __post_init__(self) -> None:
+        rules = _Rules().at_least(self, 1, "max_batch_size", "max_input_tokens", "max_samples", "vote_samples",
+                                  "max_tokens", "max_body_bytes", "unhealthy_after", "openai_max_tokens",
+                                  "openai_max_n", "openai_max_prompt_chars")
+        rules.check(self.vote_samples <= self.max_samples, "vote_samples must be <= max_samples")
+        rules.check(self.vote_temperature > 0, f"vote_temperature={self.vote_temperature} must be > 0 (votes sample)")
+        rules.check(self.request_timeout_s > 0, "request_timeout_s must be > 0")
+        rules.check(self.route_prefix.startswith("/") and self.openai_route_prefix.startswith("/"),
+                    "route_prefix and openai_route_prefix must start with /")
+        rules.check(not self.openai or self.openai_route_prefix != self.route_prefix,
+                    "openai_route_prefix must differ from route_prefix")
+        rules.done()
+
 
 @dataclass
 class DeploymentSettings:
@@ -264,161 +458,50 @@ class DeploymentSettings:
     health_check_period_s: float = 10.0  # how often Serve calls a replica's check_health
     health_check_timeout_s: float = 30.0  # a health check not answered by then fails the replica
 
+    def __post_init__(self) -> None:
+        rules = _Rules().check(1 <= self.min_replicas <= self.max_replicas,
+                               f"min_replicas={self.min_replicas} must be >= 1 and <= max_replicas={self.max_replicas}")
+        rules.check(self.initial_replicas is None or self.min_replicas <= self.initial_replicas <= self.max_replicas,
+                    "initial_replicas must lie between min_replicas and max_replicas")
+        rules.at_least(self, 1, "max_ongoing_requests", "max_queued_requests")
+        rules.check(self.health_check_period_s > 0 and self.health_check_timeout_s > 0,
+                    "health_check_period_s and health_check_timeout_s must be > 0")
+        rules.check(self.target_ongoing_requests > 0 and self.num_cpus >= 0 and self.num_gpus >= 0,
+                    "target_ongoing_requests must be > 0 and num_cpus/num_gpus >= 0")
+        rules.done()
+
 
 @dataclass
 class ServeConfig:
     model: str = "smollm2"  # preset | HF directory | HF id | a self-taught run directory (its best iteration)
     engine: str = "auto"  # auto (vLLM when it can run) | vllm | transformers
-    format: str = "auto"  # pairwise ([[A]]/[[B]], a constrained verdict) | judgelm (scores) | auto
+    format: JudgeFormat = JudgeFormat.auto  # pairwise ([[A]]/[[B]], a constrained verdict) | judgelm (scores) | auto
     serve: ServeSettings = field(default_factory=ServeSettings)
     deployment: DeploymentSettings = field(default_factory=DeploymentSettings)
     vllm: VllmConfig = field(default_factory=VllmConfig)
     ray: RayConfig = field(default_factory=RayConfig)
     write_serve_config: Optional[str] = None  # write the Serve config YAML (for `serve deploy`) here and exit
 
-
-def _choice(problems: list[str], key: str, value: str, allowed: tuple) -> None:
-    if value not in allowed:
-        problems.append(f"{key}={value!r} must be one of {', '.join(allowed)}")
-
-
-def _check_train(problems: list[str], t: TrainConfig) -> None:
-    _choice(problems, "train.precision", t.precision, PRECISIONS)
-    if t.zero_stage not in (0, 1, 2, 3):
-        problems.append(f"train.zero_stage={t.zero_stage} must be 0..3")
-    for k in ("workers", "epochs", "batch_size_per_worker", "grad_accum", "max_length"):
-        if getattr(t, k) < 1:
-            problems.append(f"train.{k}={getattr(t, k)} must be at least 1")
+    def __post_init__(self) -> None:
+        s, d = self.serve, self.deployment
+        (_Rules().check(_engine_ok(self.engine), _engine_problem(self.engine))
+         .check(bool(self.model), "model must name a preset, a directory, a Hugging Face id or a self-taught run")
+         .check(not s.batching or d.max_ongoing_requests >= s.max_batch_size,
+                f"deployment.max_ongoing_requests={d.max_ongoing_requests} must be >= serve.max_batch_size="
+                f"{s.max_batch_size} (it caps the batch)").done())
 
 
-def _check_sampling(problems: list[str], name: str, t: Any) -> None:
-    if t.temperature < 0:
-        problems.append(f"{name}.temperature must be >= 0")
-    if not 0 < t.top_p <= 1:
-        problems.append(f"{name}.top_p must be in (0, 1]")
+# What each job needs that no default can give (so not a section rule: the schema's defaults must load).
+def _require_train_judge(cfg: TrainJudgeConfig) -> list[str]:
+    return [] if cfg.data.path else ["data.path must name the labelled judgments (JSONL, Parquet, or a datasets "
+                                     "dir/id)"]
 
 
-def _check(cfg: SelfTaughtConfig) -> None:
-    """Value checks omegaconf's types can't express."""
-    problems: list[str] = []
-    if ":" not in cfg.engine:  # package.module:ClassName is an engine of one's own
-        _choice(problems, "engine", cfg.engine, ENGINES)
-    _check_train(problems, cfg.train)
-    positive = {
-        "iterations": cfg.iterations, "judge.samples": cfg.judge.samples, "eval.samples": cfg.eval.samples,
-        "eval.labelled_samples": cfg.eval.labelled_samples,
-        "ray.pool_size": cfg.ray.pool_size, "ray.batch_size": cfg.ray.batch_size, "ray.block_rows": cfg.ray.block_rows,
-        "selection.per_category": cfg.selection.per_category,
-        "generation.max_tokens": cfg.generation.max_tokens, "judge.max_tokens": cfg.judge.max_tokens,
-    }
-    problems += [f"{k}={v} must be at least 1" for k, v in positive.items() if v < 1]
-    if cfg.eval.labelled_max_tokens < 0 or cfg.eval.max_tokens < 0:
-        problems.append("eval.max_tokens and eval.labelled_max_tokens must be >= 0 (0 = the verdict alone)")
-    if not 0.0 <= cfg.generation.eval_fraction < 1.0:
-        problems.append(f"generation.eval_fraction={cfg.generation.eval_fraction} must be in [0, 1)")
-    for name, t in (("judge", cfg.judge), ("eval", cfg.eval), ("generation", cfg.generation)):
-        _check_sampling(problems, name, t)
-    d = cfg.data
-    if d.min_chars < 0 or d.max_chars < 0 or (d.max_chars and d.max_chars < d.min_chars):
-        problems.append(f"data.min_chars={d.min_chars} and data.max_chars={d.max_chars} must be >= 0, "
-                        "max_chars >= min_chars (or 0 = no limit)")
-    if d.max_instructions is not None and d.max_instructions < 1:
-        problems.append(f"data.max_instructions={d.max_instructions} must be at least 1 (or null = all)")
-    if not cfg.selection.categories:
-        problems.append("selection.categories must name at least one category")
-    if len(cfg.selection.categories) > 26:
-        problems.append("selection.categories: at most 26 (each is offered as a letter A-Z)")
-    if not cfg.model:
-        problems.append("model must name a preset (tiny, smollm2), a directory or a Hugging Face id")
-    if problems:
-        raise ConfigError("bad config: " + "; ".join(problems))
-
-
-
-def _check_train_judge(cfg: TrainJudgeConfig) -> None:
-    problems: list[str] = []
-    if not cfg.data.path:
-        problems.append("data.path must name the labelled judgments (JSONL, Parquet, or a datasets dir/id)")
-    r = cfg.recipe
-    _choice(problems, "recipe.swap_mode", r.swap_mode, ("add", "replace"))
-    for k in ("swap_ratio", "reference_drop"):
-        if not 0.0 <= getattr(r, k) <= 1.0:
-            problems.append(f"recipe.{k}={getattr(r, k)} must be in [0, 1]")
-    if cfg.data.limit is not None and cfg.data.limit < 1:
-        problems.append("data.limit must be at least 1 (or null)")
-    _check_train(problems, cfg.train)
-    if problems:
-        raise ConfigError("bad config: " + "; ".join(problems))
-
-
-def _check_evaluate(cfg: EvaluateConfig) -> None:
-    problems: list[str] = []
-    j, b, p = cfg.judge, cfg.benchmark, cfg.policy
-    _choice(problems, "engine", cfg.engine, ENGINES)
-    _choice(problems, "benchmark.layout", b.layout, LAYOUTS)
-    _choice(problems, "judge.format", j.format, FORMATS)
-    _choice(problems, "judge.mode", j.mode, MODES)
-    _choice(problems, "judge.grading", j.grading, GRADINGS)
-    _choice(problems, "policy.ties", p.ties, TIE_POLICIES)
-    _choice(problems, "policy.unparseable", p.unparseable, UNPARSEABLE_POLICIES)
-    _choice(problems, "policy.predicted_ties", p.predicted_ties, PREDICTED_TIE_POLICIES)
-    if not b.path:
-        problems.append("benchmark.path must name the benchmark file or dataset")
-    if bool(j.model) == bool(j.predictions):
+def _require_evaluate(cfg: EvaluateConfig) -> list[str]:
+    problems = [] if cfg.benchmark.path else ["benchmark.path must name the benchmark file or dataset"]
+    if bool(cfg.judge.model) == bool(cfg.judge.predictions):
         problems.append("give exactly one of judge.model (run a judge) and judge.predictions (score a file)")
-    if j.samples < 1 or b.turn < 1:
-        problems.append("judge.samples and benchmark.turn must be at least 1")
-    if j.max_tokens < (0 if j.format == "pairwise" else 1):
-        problems.append("judge.max_tokens must be at least 1 (0, the verdict alone, needs judge.format=pairwise)")
-    if j.mode in VOTING_MODES and j.temperature <= 0 and j.model:
-        problems.append(f"judge.mode={j.mode} samples k judgments: it needs judge.temperature > 0")
-    _check_sampling(problems, "judge", j)
-    if j.grading == "single_answer" and j.format == "pairwise":
-        problems.append("judge.grading=single_answer rates one answer: judge.format must be auto or judgelm")
-    if b.limit is not None and b.limit < 1:
-        problems.append("benchmark.limit must be at least 1 (or null)")
-    if problems:
-        raise ConfigError("bad config: " + "; ".join(problems))
-
-
-def _check_serve(cfg: ServeConfig) -> None:
-    problems: list[str] = []
-    s, d = cfg.serve, cfg.deployment
-    _choice(problems, "engine", cfg.engine, ENGINES)
-    _choice(problems, "format", cfg.format, FORMATS)
-    if not cfg.model:
-        problems.append("model must name a preset, a directory, a Hugging Face id or a self-taught run")
-    if not 1 <= d.min_replicas <= d.max_replicas:
-        problems.append(f"deployment.min_replicas={d.min_replicas} must be >= 1 and <= deployment.max_replicas="
-                        f"{d.max_replicas}")
-    if d.initial_replicas is not None and not d.min_replicas <= d.initial_replicas <= d.max_replicas:
-        problems.append("deployment.initial_replicas must lie between min_replicas and max_replicas")
-    if s.batching and d.max_ongoing_requests < s.max_batch_size:
-        problems.append(f"deployment.max_ongoing_requests={d.max_ongoing_requests} must be >= serve.max_batch_size="
-                        f"{s.max_batch_size} (it caps the batch)")
-    for key, value in (("serve.max_batch_size", s.max_batch_size), ("serve.max_input_tokens", s.max_input_tokens),
-                       ("serve.max_samples", s.max_samples), ("serve.vote_samples", s.vote_samples),
-                       ("serve.max_tokens", s.max_tokens), ("deployment.max_ongoing_requests", d.max_ongoing_requests),
-                       ("serve.max_body_bytes", s.max_body_bytes), ("serve.unhealthy_after", s.unhealthy_after),
-                       ("deployment.max_queued_requests", d.max_queued_requests),
-                       ("serve.openai_max_tokens", s.openai_max_tokens), ("serve.openai_max_n", s.openai_max_n),
-                       ("serve.openai_max_prompt_chars", s.openai_max_prompt_chars)):
-        if value < 1:
-            problems.append(f"{key}={value} must be at least 1")
-    if s.vote_samples > s.max_samples:
-        problems.append("serve.vote_samples must be <= serve.max_samples")
-    if s.request_timeout_s <= 0:
-        problems.append("serve.request_timeout_s must be > 0")
-    if d.health_check_period_s <= 0 or d.health_check_timeout_s <= 0:
-        problems.append("deployment.health_check_period_s and health_check_timeout_s must be > 0")
-    if d.target_ongoing_requests <= 0 or d.num_cpus < 0 or d.num_gpus < 0:
-        problems.append("deployment.target_ongoing_requests must be > 0 and num_cpus/num_gpus >= 0")
-    if not s.route_prefix.startswith("/") or not s.openai_route_prefix.startswith("/"):
-        problems.append("serve.route_prefix and serve.openai_route_prefix must start with /")
-    if s.openai and s.openai_route_prefix == s.route_prefix:
-        problems.append("serve.openai_route_prefix must differ from serve.route_prefix")
-    if problems:
-        raise ConfigError("bad config: " + "; ".join(problems))
+    return problems
 
 
 SCHEMAS: dict[str, type] = {}  # filled below: conf/<prefix>*.yaml -> schema
@@ -474,15 +557,38 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
         merged = OmegaConf.merge(base, file_cfg)
         if overrides:
             merged = OmegaConf.merge(merged, OmegaConf.from_dotlist([_quote_dash(o) for o in overrides]))
-        obj = OmegaConf.to_object(merged)
     except OmegaConfBaseException as exc:
         raise ConfigError(f"bad config ({path.name}): {_one_line(exc)}") from None
-    CHECKS.get(type(obj), lambda _: None)(obj)
+    obj = _instantiate(merged)
+    problems = REQUIRED.get(type(obj), lambda _: [])(obj)
+    if problems:
+        raise ConfigError("bad config: " + "; ".join(problems))
     return obj
 
 
-CHECKS = {SelfTaughtConfig: _check, TrainJudgeConfig: _check_train_judge, EvaluateConfig: _check_evaluate,
-          ServeConfig: _check_serve}
+def _instantiate(merged: DictConfig) -> Any:
+    """The dataclasses, their `__post_init__` rules run; a broken rule is a ConfigError naming its keys."""
+    try:
+        return OmegaConf.to_object(merged)
+    except ValueError as exc:
+        raise ConfigError("bad config: " + _locate(merged, exc)) from None
+    except OmegaConfBaseException as exc:
+        raise ConfigError(f"bad config: {_one_line(exc)}") from None
+
+
+def _locate(node: DictConfig, exc: ValueError, prefix: str = "") -> str:
+    """The innermost section whose rules fail, its key prefixed to each of its problems ("train.workers=0 ...")."""
+    for key in node:
+        child = node._get_node(key)
+        if isinstance(child, DictConfig) and OmegaConf.get_type(child) not in (dict, None):
+            try:
+                OmegaConf.to_object(child)
+            except ValueError as inner:
+                return _locate(child, inner, f"{prefix}{key}.")
+    return "; ".join(prefix + problem for problem in str(exc).split("; "))
+
+
+REQUIRED = {TrainJudgeConfig: _require_train_judge, EvaluateConfig: _require_evaluate}
 SCHEMAS.update({"self_taught": SelfTaughtConfig, "train_judge": TrainJudgeConfig, "evaluate": EvaluateConfig,
                 "serve": ServeConfig})
 
@@ -494,8 +600,13 @@ def to_yaml(cfg: Any) -> str:
 
 def config_from_yaml(text: str | dict, schema: type = SelfTaughtConfig) -> Any:
     """A config saved as YAML text (a run's config.yaml) or passed as a plain dict (Serve's `args`)."""
-    return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(schema), OmegaConf.create(text)))
+    return _instantiate(OmegaConf.merge(OmegaConf.structured(schema), OmegaConf.create(text)))
+
+
+def plain_dict(cfg: Any) -> dict:
+    """A config (or section) as plain Python values, enumerations as their strings: for YAML and JSON."""
+    return OmegaConf.to_container(OmegaConf.structured(cfg), enum_to_str=True)
 
 
 __all__ = ["SelfTaughtConfig", "TrainJudgeConfig", "EvaluateConfig", "ServeConfig", "schema_for", "load_config",
-           "to_yaml", "config_from_yaml", "default_config_path", "CONF_DIR", "MISSING"]
+           "to_yaml", "config_from_yaml", "plain_dict", "default_config_path", "CONF_DIR"]

@@ -53,11 +53,11 @@ def test_job_configs_need_their_data():
 
 
 @pytest.mark.parametrize("overrides, words", [
-    (["judge.mode=twice"], "judge.mode='twice' must be one of single, both, vote"),
+    (["judge.mode=twice"], "judge.mode: Invalid value 'twice', expected one of [single, both, vote, both_vote]"),
     (["policy.unparseable=skip"], "policy.unparseable"),
     (["policy.ties=maybe"], "policy.ties"),
     (["benchmark.layout=csv"], "benchmark.layout"),
-    (["judge.mode=vote"], "needs judge.temperature > 0"),
+    (["judge.mode=vote"], "judge.mode=vote samples k judgments: it needs temperature > 0"),
     (["judge.grading=single_answer", "judge.format=pairwise"], "single_answer"),
     (["judge.modle=x"], "modle"),
 ])
@@ -156,3 +156,39 @@ def test_help_lists_keys_with_defaults_from_the_jobs_conf_file():
 
 def test_a_dash_override_is_text_not_a_list():
     assert load_config(None, ["write_serve_config=-"], ServeConfig).write_serve_config == "-"
+
+
+def test_section_rules_run_wherever_a_section_is_built():
+    """`__post_init__` rules: the loop's evaluation settings and the endpoint's plans are built in code, and a
+    bad one must fail where it is made, not hours later in a stage."""
+    from judge_ray.config import EvalJudgeConfig, TrainConfig
+
+    with pytest.raises(ValueError, match="mode=vote samples k judgments"):
+        EvalJudgeConfig(model="m", mode="vote", temperature=0.0)
+    with pytest.raises(ValueError, match="workers=0 must be at least 1"):
+        TrainConfig(workers=0)
+    assert EvalJudgeConfig(predictions="p.jsonl", mode="vote", temperature=0.0).samples == 3  # no model: no votes
+
+
+@pytest.mark.parametrize("section", ["generation", "judge", "eval"])
+def test_every_sampling_section_is_one_type_with_one_rule(section):
+    from judge_ray.config import SamplingConfig
+
+    cfg = load_config()
+    assert isinstance(getattr(cfg, section), SamplingConfig)
+    with pytest.raises(ConfigError, match=rf"bad config: {section}\.top_p=1\.5 must be in \(0, 1\]"):
+        load_config(None, [f"{section}.top_p=1.5"])
+
+
+def test_enumerations_read_as_their_strings():
+    import json
+
+    from judge_ray.config import JudgeMode, plain_dict
+
+    cfg = load_config(None, ["benchmark.path=x", "judge.model=tiny", "judge.mode=both_vote", "judge.temperature=0.5"],
+                      EvaluateConfig)
+    mode = cfg.judge.mode
+    assert mode is JudgeMode.both_vote and mode == "both_vote" and f"{mode}" == "both_vote"
+    assert {"both_vote": 1}[mode] == 1 and json.dumps(mode) == '"both_vote"'
+    assert plain_dict(cfg)["judge"]["mode"] == "both_vote" and type(plain_dict(cfg)["policy"]["ties"]) is str
+    assert "mode: both_vote" in to_yaml(cfg) and config_from_yaml(to_yaml(cfg), EvaluateConfig) == cfg

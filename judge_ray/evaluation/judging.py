@@ -10,7 +10,7 @@ mapped back only when orders are combined.
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any, Optional, Sequence
+from typing import TYPE_CHECKING, Optional, Sequence
 
 from judge_ray.evaluation.metrics import majority_vote
 from judge_ray.formats.grading import grading_prompt, parse_rating
@@ -19,8 +19,11 @@ from judge_ray.formats.self_taught import parse_verdict
 from judge_ray.formats.verdicts import swap_outcome
 from judge_ray.stages.seeds import derive_seed
 
+if TYPE_CHECKING:
+    from judge_ray.config import EvalJudgeConfig
 
-def plan_shape(judge: Any) -> tuple[tuple[str, ...], int]:
+
+def plan_shape(judge: EvalJudgeConfig) -> tuple[tuple[str, ...], int]:
     """(orders or graded slots, samples per order) for a judge config."""
     samples = judge.samples if judge.mode in ("vote", "both_vote") else 1
     if judge.grading == "single_answer":
@@ -28,7 +31,7 @@ def plan_shape(judge: Any) -> tuple[tuple[str, ...], int]:
     return (("AB", "BA") if judge.mode in ("both", "both_vote") else ("AB",)), samples
 
 
-def build_requests(items: Sequence[dict], judge: Any, fmt: str, seed: int) -> list[dict]:
+def build_requests(items: Sequence[dict], judge: EvalJudgeConfig, fmt: str, seed: int) -> list[dict]:
     """One engine request per (item, order or graded slot, sample), each with its own derived seed.
 
     `stage` says which engine stage runs it: "generate" (free text: JudgeLM scores, ratings) or "judge"
@@ -90,7 +93,8 @@ def rating_winner(rating_a: Optional[float], rating_b: Optional[float]) -> Optio
     return "A" if rating_a > rating_b else "B" if rating_b > rating_a else "tie"
 
 
-def predictions_from_outputs(items: Sequence[dict], outputs: Sequence[dict], judge: Any, fmt: str) -> list[dict]:
+def predictions_from_outputs(items: Sequence[dict], outputs: Sequence[dict], judge: EvalJudgeConfig,
+                             fmt: str) -> list[dict]:
     """One prediction row per item; every call (order, sample, seed, output, reading) is kept on it."""
     by_item: dict[str, list[dict]] = defaultdict(list)
     for out in outputs:

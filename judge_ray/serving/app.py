@@ -201,9 +201,9 @@ def deployment_options(cfg: ServeConfig) -> dict:
 
 
 def settings_dict(cfg: ServeConfig) -> dict:
-    from dataclasses import asdict
+    from judge_ray.config import plain_dict
 
-    return asdict(cfg)
+    return plain_dict(cfg)
 
 
 def build_app(cfg: ServeConfig, token: Optional[str] = None):

@@ -41,7 +41,7 @@ def check_exposure(s: ServeSettings, env: Mapping[str, str]) -> None:
                         f"{s.auth_token_env}, or bind 127.0.0.1, or pass serve.allow_anonymous=true")
 
 
-def write_serve_config(cfg: Any, target: str) -> None:
+def write_serve_config(cfg: ServeConfig, target: str) -> None:
     from judge_ray.serving.serve_config import serve_config_yaml
 
     text = serve_config_yaml(cfg)
@@ -54,7 +54,7 @@ def write_serve_config(cfg: Any, target: str) -> None:
           "serveConfigV2")
 
 
-def start(cfg: Any, block: bool | None = None, log: Log = print) -> str:
+def start(cfg: ServeConfig, block: bool | None = None, log: Log = print) -> str:
     """Deploy the judge (and the OpenAI routes when asked); returns the base URL. Blocks when this process
     started its own local cluster (Ctrl-C stops it); under `ray job submit` the apps outlive the job."""
     from ray import serve

@@ -10,7 +10,7 @@ Only the routes a judge needs are mounted: /v1/models, /v1/models/{model}, /v1/c
 """
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Optional
 
 from fastapi import Request
 from fastapi.responses import JSONResponse, Response
@@ -21,6 +21,9 @@ from ray.serve.llm.openai_api_models import ChatCompletionRequest, CompletionReq
 from judge_ray.serving.app import _decode_settings, deployment_options, settings_dict
 from judge_ray.serving.guards import activate, guard, token_digest
 from judge_ray.serving.openai_limits import OpenAILimits, chat_size, prompt_size, request_problem
+
+if TYPE_CHECKING:
+    from judge_ray.config import ServeConfig
 
 ROUTES = {
     "models": lambda app: app.get("/v1/models"),
@@ -70,7 +73,7 @@ class GuardedOpenAiIngress(OpenAiIngress):
         return await super().chat(body, request)
 
 
-def llm_config(cfg: Any):
+def llm_config(cfg: ServeConfig):
     """The vLLM deployment of the served model (ray.serve.llm's LLMConfig) from the judge's config."""
     from ray.serve.llm import LLMConfig
 
@@ -95,7 +98,7 @@ def llm_config(cfg: Any):
                                         "ray_actor_options": {"num_cpus": 1}})
 
 
-def build_openai(cfg: Any, token: Optional[str] = None):
+def build_openai(cfg: ServeConfig, token: Optional[str] = None):
     """The guarded OpenAI-compatible Application on the served model, or None when vLLM can't run here. As
     for the judge app, `token` reaches the replicas as its SHA-256 digest only."""
     from judge_ray.engines.factory import vllm_available

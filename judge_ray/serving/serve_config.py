@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import copy
-from dataclasses import asdict
-from typing import Any
+from typing import TYPE_CHECKING
 
 import yaml
 
+from judge_ray.config import plain_dict
 from judge_ray.serving.app import deployment_options
+
+if TYPE_CHECKING:
+    from judge_ray.config import ServeConfig
 
 JUDGE_IMPORT = "judge_ray.serving.app:app_builder"
 OPENAI_IMPORT = "judge_ray.serving.openai_app:openai_builder"
 
 
-def serve_config(cfg: Any) -> dict:
+def serve_config(cfg: ServeConfig) -> dict:
     s = cfg.serve
-    args = asdict(cfg)
+    args = plain_dict(cfg)
     args["write_serve_config"] = None
     runtime_env: dict = {}
     if s.working_dir:
@@ -37,5 +40,5 @@ def serve_config(cfg: Any) -> dict:
     return {"proxy_location": "EveryNode", "http_options": {"host": s.host, "port": s.port}, "applications": apps}
 
 
-def serve_config_yaml(cfg: Any) -> str:
+def serve_config_yaml(cfg: ServeConfig) -> str:
     return yaml.safe_dump(serve_config(cfg), sort_keys=False, width=120)

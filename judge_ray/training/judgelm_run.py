@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict
 from pathlib import Path
 from typing import Callable
 
-from judge_ray.config import TrainJudgeConfig, to_yaml
+from judge_ray.config import TrainJudgeConfig, plain_dict, to_yaml
 from judge_ray.rundir import RunDir, read_json, write_json, write_text
 from judge_ray.training.judgelm_data import Recipe, apply_recipes, read_judgelm_records, recipe_stats
 
@@ -55,12 +54,12 @@ def run_train_judge(cfg: TrainJudgeConfig, log: Log = print) -> Path:
         metrics = train_sft(examples, model=cfg.model, cfg=cfg.train, export_dir=run.path / "model",
                             storage_dir=run.path / "checkpoints", seed=cfg.run.seed, run_name=cfg.run.name, log=log,
                             record={"judge_format": fmt, "data": cfg.data.path, "layout": layout,
-                                    "recipe": asdict(cfg.recipe) if layout == "judgelm" else None, **stats})
+                                    "recipe": plain_dict(cfg.recipe) if layout == "judgelm" else None, **stats})
         write_json(state, metrics)
     loss = "-" if metrics.get("loss") is None else f"{metrics['loss']:.4f}"
     text = (f"# JudgeLM judge `{cfg.run.name}`\n\n- base model: `{cfg.model}`\n- data: `{cfg.data.path}` ({layout})\n"
             f"- examples: {stats['examples']} ({stats['swapped']} swapped, {stats['reference_shown']} with a "
-            f"reference)\n- recipe: {asdict(cfg.recipe)}\n- training: {cfg.train.workers} workers, "
+            f"reference)\n- recipe: {plain_dict(cfg.recipe)}\n- training: {cfg.train.workers} workers, "
             f"ZeRO-{cfg.train.zero_stage}, {cfg.train.epochs} epoch(s), final loss {loss}\n"
             f"- model: `{run.path / 'model'}`\n- wall time: {time.time() - started:.0f}s\n")
     write_text(run.path / "summary.md", text)
