@@ -7,7 +7,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import pandas as pd
 
@@ -72,12 +72,6 @@ def write_text(path: Path, text: str) -> None:
 
 def write_json(path: Path, obj: Any) -> None:
     write_text(path, json.dumps(obj, indent=2, sort_keys=True, default=float) + "\n")
-
-
-def write_parquet(path: Path, rows: Iterable[dict]) -> None:
-    tmp = _tmp_for(path)
-    pd.DataFrame(list(rows)).to_parquet(tmp, index=False)
-    os.replace(tmp, path)
 
 
 def read_parquet(path: Path) -> list[dict]:

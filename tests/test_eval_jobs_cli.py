@@ -1,10 +1,13 @@
 """jobs/evaluate.py on a predictions file (no model, no Ray) and both new jobs' one-line input errors."""
 import json
 
+import pytest
+
 from tests.helpers import FIXTURES as FIX
 from tests.helpers import assert_one_line_error
 from tests.helpers import run_job as job
 
+pytestmark = pytest.mark.slow  # every test here runs a job process (a second or two each)
 
 
 def test_scores_a_predictions_file_and_reproduces_from_its_own_output(tmp_path):

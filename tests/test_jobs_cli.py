@@ -2,8 +2,12 @@
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from tests.helpers import REPO, assert_one_line_error
 from tests.helpers import run_job as job_process
+
+pytestmark = pytest.mark.slow  # every test here runs a job process (a second or two each)
 
 
 def run_job(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
@@ -55,3 +59,14 @@ def test_help_on_every_job_prints_its_config_keys():
         assert f"usage: python jobs/{job}" in proc.stdout and key in proc.stdout
         line = next(line for line in proc.stdout.splitlines() if key in line)
         assert len(line.split(key, 1)[1].split(None, 1)) == 2, line  # a default and a meaning
+
+
+def test_help_into_a_closed_pipe_exits_quietly():
+    """`python jobs/self_taught.py --help | head -3`: the reader has left; no traceback, exit 0."""
+    import sys
+
+    proc = subprocess.Popen([sys.executable, str(REPO / "jobs" / "self_taught.py"), "--help"], cwd=REPO,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()  # gone before the job (still importing) writes a byte
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0 and b"Traceback" not in err, err

@@ -171,9 +171,9 @@ def _finish_sft(batch: pd.DataFrame, seed: int, swap_augment: bool, big: str, th
 
 
 def reject(judgments: Path, out: Path, seed: int, balance: bool, swap_augment: bool, local_rows: int = 0) -> dict:
-    """`stages.rejection.rejection_sample` in Ray Data: one seeded correct judgment per pair (a hash partition by
-    pair into `<out>_picked/`), then JudgeLM's swap augmentation or A/B balancing into `out`; returns the counts a
-    person checks (also in `<out>_stats.json`)."""
+    """Rejection sampling in Ray Data: one seeded correct judgment per pair (a hash partition by pair into
+    `<out>_picked/`), then JudgeLM's swap augmentation or A/B balancing into `out`; returns the counts a person
+    checks (also in `<out>_stats.json`). tests/recipes.py holds the same recipe over rows in memory."""
     from judge_ray.rundir import read_json, write_json
 
     stats_path = out.parent / f"{out.name}_stats.json"

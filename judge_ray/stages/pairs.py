@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from typing import Callable, Iterable, Optional, Sequence
+from typing import Callable, Iterable, Optional
 
 from judge_ray.engines.base import Engine, SamplingParams
 from judge_ray.stages.seeds import derive_seed
@@ -112,13 +112,6 @@ def placement(usable_ids: Callable[[], Iterable[str]], eval_fraction: float, see
                                            if split_of(i) == part and initial_slot(seed, i) == big)
         flips[part] = (big, nth_smallest(side, move))
     return split_threshold, flips
-
-
-def assign_positions_and_split(pairs: Sequence[dict], eval_fraction: float, seed: int) -> list[dict]:
-    """`placement` + `place` over pairs held in memory (the loop runs the same two over Parquet folders)."""
-    split_threshold, flips = placement(lambda: (p["id"] for p in pairs), eval_fraction, seed)
-    return sorted((place({"pair_ok": True, **p}, seed, split_threshold, flips) for p in pairs),
-                  key=lambda r: r["pair_id"])
 
 
 def benchmark_row(pair: dict) -> dict:

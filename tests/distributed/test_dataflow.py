@@ -7,8 +7,9 @@ import pandas as pd
 import pytest
 
 from judge_ray.distributed.dataflow import count_by, done_rows, map_folder, nth_smallest, parquet_rows, scan
-from judge_ray.stages.pairs import assign_positions_and_split, order_key, place, placement
+from judge_ray.stages.pairs import order_key, place, placement
 from judge_ray.stages.selection import select_balanced
+from tests.recipes import assign_positions_and_split
 
 
 @pytest.mark.parametrize("n", [1, 7, 500, 2999, 3000, 5000])

@@ -5,8 +5,7 @@ import pandas as pd
 import pytest
 
 from judge_ray.distributed.loop_data import place_pairs, reject
-from judge_ray.stages.pairs import assign_positions_and_split
-from judge_ray.stages.rejection import rejection_sample
+from tests.recipes import assign_positions_and_split, rejection_sample
 
 pytestmark = pytest.mark.slow
 

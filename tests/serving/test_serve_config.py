@@ -32,6 +32,7 @@ def test_serve_config_carries_autoscaling_resources_and_the_whole_config():
     assert len(local["applications"]) == 1 and "runtime_env" not in local["applications"][0]
 
 
+@pytest.mark.slow  # runs jobs/serve.py
 def test_write_serve_config_from_the_job(tmp_path):
     out = tmp_path / "serve.yaml"
     proc = subprocess.run([sys.executable, str(REPO / "jobs" / "serve.py"),
@@ -54,6 +55,7 @@ def test_bad_serve_config(overrides, words):
     assert words in str(err.value)
 
 
+@pytest.mark.slow  # runs jobs/serve.py
 def test_serve_job_errors_are_one_line(tmp_path):
     def run(*args):
         return subprocess.run([sys.executable, str(REPO / "jobs" / "serve.py"), *args], capture_output=True,

@@ -2,8 +2,9 @@ from collections import Counter
 
 from judge_ray.formats.self_taught import parse_verdict
 from judge_ray.stages.judging import judge_batch, judgment_requests
-from judge_ray.stages.rejection import balance_positions, rejection_sample, sft_row, swapped_sft_row
+from judge_ray.stages.rejection import sft_row, swapped_sft_row
 from tests.fakes import FakeEngine
+from tests.recipes import balance_positions, rejection_sample
 
 PAIRS = [{"pair_id": f"p{i}", "instruction": f"Q{i}", "response_w": f"GOOD answer {i}",
           "response_l": f"weak answer {i}", "winner": "AB"[i % 2]} for i in range(6)]

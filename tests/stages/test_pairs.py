@@ -1,8 +1,9 @@
 from collections import Counter
 
 from judge_ray.engines.base import SamplingParams
-from judge_ray.stages.pairs import assign_positions_and_split, build_pairs_batch, clean_modified, slots
+from judge_ray.stages.pairs import build_pairs_batch, clean_modified, slots
 from tests.fakes import FakeEngine
+from tests.recipes import assign_positions_and_split
 
 
 def test_clean_modified_takes_first_line_and_rejects_copies():
