@@ -230,8 +230,8 @@ class TrainConfig:
 class EvalConfig(SamplingConfig):
     """Each iteration's judge on the held-out pairs and the labelled sets (max_tokens: reasoning on held-out)."""
 
-    samples: int = 3  # k judgments per pair and order, majority-voted
-    labelled_samples: int = 1  # k on the labelled sets (larger than the held-out split)
+    samples: int = 3  # k judgments per pair and order, majority-voted (k = 1: the greedy verdict)
+    labelled_samples: int = 1  # k on the labelled sets (larger than the held-out split); 1 = the greedy verdict
     labelled_max_tokens: int = 0  # reasoning tokens on the labelled sets; 0 = the verdict alone (one forward pass)
     both_orders: bool = True  # judge every pair as A-B and B-A: consistency and position bias
     baseline: bool = True  # also evaluate the seed judge M_0, as iteration 0

@@ -128,7 +128,10 @@ class SelfTaughtRun:
         return EvaluateConfig(
             engine=self.engine, run=RunConfig(name=name, root=str(self.run.path), seed=cfg.run.seed),
             benchmark=BenchmarkConfig(path=path, layout="pairs"),
-            judge=EvalJudgeConfig(model=model, format="pairwise", mode=mode, samples=k, temperature=e.temperature,
+            # One judgment per order is read greedily: a single verdict sampled at temperature turns a judge
+            # whose probabilities sit near 0.5 into a coin, and a coin scores 50% consistency (issue 14).
+            judge=EvalJudgeConfig(model=model, format="pairwise", mode=mode, samples=k,
+                                  temperature=e.temperature if k > 1 else 0.0,
                                   top_p=e.top_p, max_tokens=e.labelled_max_tokens if labelled else e.max_tokens,
                                   reference=False),
             policy=PolicyConfig(ties="exclude", unparseable="miss", predicted_ties="miss"),

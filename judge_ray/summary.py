@@ -53,7 +53,8 @@ def summary_markdown(name: str, header_lines: Sequence[str], rows: Sequence[dict
         parts += [*extra, ""]
     parts.append("Each evaluation set is judged by the evaluation harness (`jobs/evaluate.py`'s code: "
                  "`iter_i/eval/<set>/` holds its predictions.jsonl, metrics.json and confusion.png) in both "
-                 "orders, k samples per order majority-voted; orders that disagree count as a tie, and a tie is "
+                 "orders, k samples per order majority-voted (k = 1: the greedy verdict); orders that disagree count "
+                 "as a tie, and a tie is "
                  "wrong (tie-labelled pairs are set aside). 'pairs' = n of agreement and consistency; position "
                  "bias is the share of the inconsistent pairs that favoured the first / second slot. Brackets "
                  "are 95% Wilson intervals. 'unaided verdicts' is the share of judgments whose free text already "

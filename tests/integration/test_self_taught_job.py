@@ -151,4 +151,8 @@ def test_two_iterations_then_an_interrupted_run_resumes_from_finished_stages(ray
     # the bundled labelled set is evaluated by default, in both orders, k = eval.labelled_samples
     bundled = json.loads((run / "iter_1" / "metrics.json").read_text())["labelled:bundled"]
     assert bundled["scored"] >= 60 and bundled["judge"]["mode"] == "both" and bundled["judge"]["max_tokens"] == 0
+    assert bundled["judge"]["temperature"] == 0.0  # one verdict per order is the greedy one, not a sample
+    # ...and the held-out pairs, k = 2 per order, are sampled at eval.temperature and voted
+    held = json.loads((run / "iter_1" / "metrics.json").read_text())["heldout"]["judge"]
+    assert held["samples"] == 2 and held["temperature"] == cfg.eval.temperature > 0
     assert "labelled set `bundled`" in (run / "summary.md").read_text()
