@@ -293,7 +293,9 @@ class SelfTaughtConfig:
 
 
 def _engine_ok(engine: str) -> bool:
-    return engine in ENGINES or ":" in engine  # package.module:ClassName is an engine of one's own
+    from judge_ray.engines.factory import is_import_path  # the factory's own test of package.module:ClassName
+
+    return engine in ENGINES or is_import_path(engine)
 
 
 def _engine_problem(engine: str) -> str:
