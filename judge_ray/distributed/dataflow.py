@@ -3,7 +3,7 @@ engine actor pool, or with a pure function) and writes a Parquet folder. The dri
 thresholds, never the rows, so its memory does not grow with the corpus.
 
 Two kinds of write, and why:
-- `write_engine_stage` (model work, hours at corpus scale) uses Ray Data's own row-level checkpointing by id
+- `write_checkpointed` (model work, hours at corpus scale) uses Ray Data's own row-level checkpointing by id
   (`DataContext.checkpoint_config`): a block's file counts once its checkpoint is committed (Ray's two-phase
   commit: a pending marker before the file, renamed after), a rerun deletes the files of blocks that were
   interrupted mid-write and computes only the rows that are missing. Killed actors are retried by Ray Data.
