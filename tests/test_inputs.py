@@ -10,8 +10,10 @@ from judge_ray.models import resolve_model
 
 def test_bundled_seed_set_covers_varied_categories():
     rows = [json.loads(line) for line in bundled_instructions_path().read_text().splitlines()]
-    cats = {r["category"] for r in rows}
-    assert len(rows) >= 60 and len(cats) >= 6 and all(r["instruction"].strip() for r in rows)
+    per_category = {c: sum(r["category"] == c for r in rows) for c in {r["category"] for r in rows}}
+    assert len(rows) >= 400 and len(per_category) == 6 and min(per_category.values()) >= 60, per_category
+    assert all(r["instruction"].strip() for r in rows)
+    assert len({r["id"] for r in rows}) == len({r["instruction"].lower() for r in rows}) == len(rows)  # no repeats
 
 
 def test_labelled_pairs_map_labels_to_winner_slots_and_count_ties(tmp_path):

@@ -11,6 +11,7 @@ from judge_ray.config import load_config
 from judge_ray.engines.base import EngineOptions, SamplingParams
 from judge_ray.engines.factory import make_engine, vllm_available
 from judge_ray.errors import UserError
+from judge_ray.instructions import bundled_instructions_path
 from judge_ray.pipeline import run_self_taught
 from tests.helpers import TINY_LOOP as TINY
 
@@ -39,8 +40,9 @@ def test_one_iteration_end_to_end(engine, ray_cluster, tiny_model, tmp_path):
     it = run / "iter_1"
 
     corpus = json.loads((run / "corpus" / "stats.json").read_text())  # the bundled seeds, read as a corpus
-    assert corpus["layout"] == "instruction" and corpus["read"] == corpus["kept"] == 72 and not corpus["dropped"]
-    assert "72 rows read, 72 kept" in (run / "summary.md").read_text()
+    bundled = len(bundled_instructions_path().read_text().splitlines())
+    assert corpus["layout"] == "instruction" and corpus["read"] == corpus["kept"] == bundled and not corpus["dropped"]
+    assert f"{bundled} rows read, {bundled} kept" in (run / "summary.md").read_text()
 
     for stage in ("classified", "instructions", "pairs_built", "pairs", "requests", "judgments", "sft"):
         assert (it / stage / "_done.json").is_file(), stage  # every stage a finished Parquet folder
