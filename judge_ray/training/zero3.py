@@ -2,8 +2,10 @@
 
 The training function follows what was measured on this stack (../shared/cpu-stack.md): DeepSpeed imported
 inside the worker; its CPU shm op (inference only) not built; the model loaded with `HfDeepSpeedConfig` alive
-so weights go straight into partitions, then that config dropped right after `deepspeed.initialize` so that
-rank 0 can build the export model alone. Each epoch every rank saves its shards and reports them through
+so weights go straight into partitions, then that config dropped right after `deepspeed.initialize` (nothing
+built later is to be partitioned); ZeRO's buffers and live-parameter limits sized from the model (deepspeed_config);
+the export streamed tensor by tensor into safetensors shards (training/export.py), never a second full model.
+Each epoch every rank saves its shards and reports them through
 `ray.train.report`; a restarted worker group (FailureConfig) or a rerun of the job resumes from the latest.
 """
 from __future__ import annotations
@@ -32,13 +34,16 @@ def _train_worker(config: dict) -> None:  # runs on every Ray Train worker
 
     importlib.import_module("deepspeed.comm.torch").build_shm_op = lambda: None
     import ray.train
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
     from transformers.integrations import HfDeepSpeedConfig
     from transformers.integrations.deepspeed import unset_hf_deepspeed_config
 
     from judge_ray.models import resolve_model
     from judge_ray.training.deepspeed_config import deepspeed_config
     from judge_ray.training.sft_data import collate, tokenize_example
+    from judge_ray.training.zero_memory import MemoryProbe, model_shape, return_large_frees_to_the_os
+
+    return_large_frees_to_the_os()
 
     cfg = TrainConfig(**config["train"])
     ctx = ray.train.get_context()
@@ -48,16 +53,21 @@ def _train_worker(config: dict) -> None:  # runs on every Ray Train worker
     model_path = resolve_model(config["model"])
     tokenizer = AutoTokenizer.from_pretrained(model_path)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-    from transformers import AutoConfig
-
-    ds_conf = deepspeed_config(cfg, getattr(AutoConfig.from_pretrained(model_path), "hidden_size", None))
+    model_config = AutoConfig.from_pretrained(model_path)
+    ds_conf = deepspeed_config(cfg, model_shape(model_config), ctx.get_world_size())
     deepspeed.init_distributed(dist_backend="nccl" if cfg.use_gpu else "gloo")  # adopts Ray's process group
     dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(cfg.precision, torch.float32)
+    probe = MemoryProbe(config.get("probe_dir"), rank)
 
     loading = time.time()
+    probe.mark("imports")
     hf_ds = HfDeepSpeedConfig(ds_conf) if cfg.zero_stage == 3 else None  # noqa: F841 (must stay alive)
-    model = AutoModelForCausalLM.from_pretrained(model_path, dtype=dtype)
+    if config.get("from_config"):  # random initialisation from config.json (benchmarks of sizes with no weights)
+        model = AutoModelForCausalLM.from_config(model_config, dtype=dtype)
+    else:
+        model = AutoModelForCausalLM.from_pretrained(model_path, dtype=dtype)
     model.config.use_cache = False
+    probe.mark("model")
     optimizer = None
     if not cfg.deepspeed_optimizer:
         optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -65,6 +75,9 @@ def _train_worker(config: dict) -> None:  # runs on every Ray Train worker
                                            model_parameters=model.parameters() if optimizer is None else None)
     unset_hf_deepspeed_config()
     del hf_ds
+    share_fp32_partitions(engine)
+    probe.mark("deepspeed_initialize")
+    probe.note("load_s", time.time() - loading)
     if rank == 0:
         print(f"[train] model loaded into ZeRO-{cfg.zero_stage} partitions in {time.time() - loading:.1f}s", flush=True)
 
@@ -74,6 +87,7 @@ def _train_worker(config: dict) -> None:  # runs on every Ray Train worker
         with checkpoint.as_directory() as ckpt_dir:
             state = json.loads((Path(ckpt_dir) / "state.json").read_text())
             engine.load_checkpoint(ckpt_dir, tag=state["tag"])
+            share_fp32_partitions(engine)  # loading may give the master partitions their own storage again
             start_epoch, step = state["epoch"] + 1, state["step"]
         if rank == 0:
             print(f"[train] resumed from epoch {state['epoch']} (step {step})", flush=True)
@@ -89,10 +103,13 @@ def _train_worker(config: dict) -> None:  # runs on every Ray Train worker
             examples = [tokenize_example(tokenizer, p, r, cfg.max_length)
                         for p, r in zip(batch["prompt"], batch["response"])]
             inputs = {k: v.to(device) for k, v in collate(examples, pad_id).items()}
+            stepping = time.time()
             loss = engine(**inputs).loss
             engine.backward(loss)
+            probe.held(engine)  # gradients, parameters and the previous step's optimizer state all alive
             engine.step()
             step += 1
+            probe.step(time.time() - stepping)
             losses.append(float(loss.detach().cpu()))
             if rank == 0:
                 print(f"[train] epoch {epoch + 1}/{cfg.epochs} step {step} loss {losses[-1]:.4f} "
@@ -117,43 +134,67 @@ def _train_worker(config: dict) -> None:  # runs on every Ray Train worker
     record = {"base_model": config["model"], "epochs": cfg.epochs, "steps": step, "final_epoch_loss": metrics["loss"],
               "zero_stage": cfg.zero_stage, "precision": cfg.precision, "workers": ctx.get_world_size(),
               "resumed_from_step": resumed_from, **config.get("record", {})}
+    probe.mark("steps")
+    exporting = time.time()
     _export(engine, cfg, model_path, tokenizer, config["export_dir"], rank, dtype, record)
+    probe.note("export_s", time.time() - exporting)
+    probe.mark("export")
+    probe.write()
+
+
+def share_fp32_partitions(engine) -> int:
+    """Under ZeRO-3 in fp32, make the optimizer's fp32 master partitions the parameter partitions themselves;
+    returns the bytes freed per worker.
+
+    DeepSpeed means to skip the master copy when the model is already fp32 (stage3.py, `_create_fp32_partitions`:
+    "we don't need another copy of the weights"), but its test compares a torch.device with the device *name*
+    (`torch.device("cpu") == "cpu"` is False), so every fp32 run keeps a second fp32 copy of its partition: 4 of
+    its 12 bytes per parameter. The optimizer's parameter objects (its state's keys) stay; only their storage is
+    the parameters', so a step updates the weights in place and DeepSpeed's copy back becomes a self-copy.
+    """
+    opt = engine.optimizer
+    masters = getattr(opt, "fp32_partitioned_groups_flat", None)
+    params = getattr(opt, "fp16_partitioned_groups_flat", None)
+    if not masters or not params or getattr(opt, "offload_optimizer", False):
+        return 0
+    freed = 0
+    for master, param in zip(masters, params):
+        if (param is None or master.dtype != param.dtype or master.device != param.device
+                or master.shape != param.shape or master.data_ptr() == param.data_ptr()):
+            continue
+        freed += master.numel() * master.element_size()
+        master.data = param.data
+    return freed
 
 
 def _export(engine, cfg: TrainConfig, model_path: str, tokenizer, export_dir: str, rank: int, dtype,
             record: dict) -> None:
-    """Gather the full weights (a collective under ZeRO-3) and write them as a HF directory on rank 0."""
-    from transformers import AutoConfig, AutoModelForCausalLM, GenerationConfig
+    """The trained weights as a HF directory, written by rank 0 tensor by tensor (a collective under ZeRO-3),
+    into a temporary directory renamed into place when complete."""
+    from transformers import AutoConfig, GenerationConfig
+
+    from judge_ray.training.export import write_weights
 
     exporting = time.time()
-    if cfg.zero_stage == 3:
-        state = engine._zero3_consolidated_16bit_state_dict()
-    else:
-        state = engine.module.state_dict()
+    out = Path(export_dir)
+    tmp = Path(tempfile.mkdtemp(prefix=out.name + ".", dir=out.parent)) if rank == 0 else None
+    count = write_weights(engine.module, tmp, rank, dtype, partitioned=cfg.zero_stage == 3)
     if rank != 0:
         return
-    out = Path(export_dir)
-    tmp = Path(tempfile.mkdtemp(prefix=out.name + ".", dir=out.parent))
     config = AutoConfig.from_pretrained(model_path)
     config.use_cache = True
-    model = AutoModelForCausalLM.from_config(config, dtype=dtype)
-    missing, unexpected = model.load_state_dict({k: v.to(dtype) for k, v in state.items()}, strict=False)
-    missing = [k for k in missing if "lm_head" not in k or not getattr(config, "tie_word_embeddings", False)]
-    if missing or unexpected:
-        raise RuntimeError(f"export: missing {missing[:3]} unexpected {list(unexpected)[:3]}")
-    model.tie_weights()
+    config.dtype = dtype
+    config.save_pretrained(tmp)
     try:
-        model.generation_config = GenerationConfig.from_pretrained(model_path)
+        GenerationConfig.from_pretrained(model_path).save_pretrained(tmp)
     except OSError:
         pass
-    model.save_pretrained(tmp, safe_serialization=True)
     tokenizer.save_pretrained(tmp)
     (tmp / TRAINING_RECORD).write_text(json.dumps(record, indent=2) + "\n")
     if out.exists():
         shutil.rmtree(out)
     os.replace(tmp, out)
-    print(f"[train] exported {sum(p.numel() for p in model.parameters()) / 1e6:.2f}M parameters to {out} "
-          f"in {time.time() - exporting:.1f}s", flush=True)
+    print(f"[train] exported {count / 1e6:.2f}M parameters to {out} in {time.time() - exporting:.1f}s", flush=True)
 
 
 def training_dataset(rows: list[dict] | Path, workers: int):
@@ -177,13 +218,16 @@ def training_dataset(rows: list[dict] | Path, workers: int):
 
 
 def train_sft(rows: list[dict] | Path, *, model: str, cfg: TrainConfig, export_dir: Path, storage_dir: Path,
-              seed: int, run_name: str, log: Callable[[str], None] = print, record: dict | None = None) -> dict:
+              seed: int, run_name: str, log: Callable[[str], None] = print, record: dict | None = None,
+              probe_dir: Path | None = None, from_config: bool = False) -> dict:
     """Fine-tune `model` on rows with `prompt`/`response` (a list, or a Parquet folder streamed to the workers)
     and export a HF directory to `export_dir`.
 
     Checkpoints go to `storage_dir` (shared storage on a multi-node cluster); rerunning with the same
     `storage_dir` and `run_name` resumes from the latest checkpoint. Returns the last reported metrics.
     `record` adds facts to the export's judge_ray_training.json (e.g. the judge's prompt format).
+    benchmarks/zero_memory.py passes `probe_dir` (each worker writes its memory figures there) and `from_config`
+    (random weights from the directory's config.json: sizes that exist only as a config).
     """
     from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
     from ray.train.torch import TorchConfig, TorchTrainer
@@ -196,7 +240,8 @@ def train_sft(rows: list[dict] | Path, *, model: str, cfg: TrainConfig, export_d
     trainer = TorchTrainer(
         _train_worker,
         train_loop_config={"train": asdict(cfg), "model": model, "export_dir": str(export_dir), "seed": seed,
-                           "record": record or {}},
+                           "record": record or {}, "probe_dir": str(probe_dir) if probe_dir else None,
+                           "from_config": from_config},
         torch_config=TorchConfig(backend="nccl" if cfg.use_gpu else "gloo"),
         scaling_config=ScalingConfig(num_workers=cfg.workers, use_gpu=cfg.use_gpu,
                                      resources_per_worker={"CPU": cfg.cpus_per_worker,

@@ -1,0 +1,80 @@
+"""Write a training engine's weights as a Hugging Face directory without a second full copy of the model.
+
+The usual way (gather a full state dict, build a fresh model on rank 0, load and save it) holds the model three
+times on rank 0 at the end of a ZeRO-3 run: its partitions, the gathered state dict and the new model. Here
+tensors are gathered one at a time (a collective under ZeRO-3: every rank calls this), and rank 0 streams them
+into safetensors shards of at most `shard_bytes`, with the index `from_pretrained` reads. Under ZeRO 0-2 every
+rank already holds whole tensors, which are written as they are (no copy where the dtype already matches).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Iterator
+
+SHARD_BYTES = 1 << 30  # 1 GiB: rank 0's extra memory at export
+
+
+def _named_tensors(module) -> Iterator[tuple[str, object]]:
+    """What `state_dict` holds, each storage once: parameters (a tied head is written once, under the name
+    transformers ties from) then persistent buffers."""
+    keys = set(module.state_dict(keep_vars=True).keys())
+    yield from ((n, p) for n, p in module.named_parameters() if n in keys)
+    yield from ((n, b) for n, b in module.named_buffers() if n in keys)
+
+
+def write_weights(module, out: Path, rank: int, dtype, partitioned: bool, shard_bytes: int = SHARD_BYTES) -> int:
+    """Write `module`'s weights into `out` (rank 0) as HF safetensors shards; returns the parameter count."""
+    import torch
+    from safetensors.torch import save_file
+
+    if partitioned:
+        import deepspeed  # deepspeed.zero is an attribute of the package, not an importable module
+
+        GatheredParameters = deepspeed.zero.GatheredParameters
+    shards: list[dict] = []
+    current: dict = {}
+    size = count = 0
+
+    def flush() -> None:
+        nonlocal current, size
+        if current and rank == 0:
+            name = f"shard-{len(shards):05d}.safetensors"
+            save_file(current, str(out / name), metadata={"format": "pt"})
+            shards.append({"file": name, "keys": list(current)})
+        current, size = {}, 0
+
+    for name, tensor in _named_tensors(module):
+        if partitioned and hasattr(tensor, "ds_id"):
+            with GatheredParameters([tensor], modifier_rank=None):
+                full = tensor.data.detach().to(dtype).cpu().clone() if rank == 0 else None
+                numel = tensor.ds_numel
+        else:
+            full = tensor.detach().to(dtype).contiguous() if rank == 0 else None
+            numel = tensor.numel()
+        if isinstance(tensor, torch.nn.Parameter):
+            count += numel
+        if rank == 0:
+            current[name] = full
+            size += full.numel() * full.element_size()
+            if size >= shard_bytes:
+                flush()
+    flush()
+    if rank == 0:
+        _name_shards(out, shards)
+    return count
+
+
+def _name_shards(out: Path, shards: list[dict]) -> None:
+    """HF's names: one `model.safetensors`, or `model-0000i-of-0000n.safetensors` with an index."""
+    if len(shards) == 1:
+        (out / shards[0]["file"]).rename(out / "model.safetensors")
+        return
+    weight_map, total = {}, 0
+    for i, shard in enumerate(shards, 1):
+        final = f"model-{i:05d}-of-{len(shards):05d}.safetensors"
+        (out / shard["file"]).rename(out / final)
+        total += (out / final).stat().st_size
+        weight_map.update(dict.fromkeys(shard["keys"], final))
+    index = {"metadata": {"total_size": total}, "weight_map": weight_map}
+    (out / "model.safetensors.index.json").write_text(json.dumps(index, indent=2) + "\n")
