@@ -126,12 +126,10 @@ def return_large_frees_to_the_os(threshold: int = MMAP_THRESHOLD) -> bool:
 
 
 def peak_rss_bytes() -> int:
-    """This process's peak resident set (VmHWM) since it started."""
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-    return 0
+    """This process's peak resident set since it started (getrusage's ru_maxrss, in KiB on Linux: VmHWM)."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 class MemoryProbe:
