@@ -193,14 +193,19 @@ class GenerationConfig(SamplingConfig):
 
 @dataclass
 class JudgeConfig(SamplingConfig):
-    """Judgment sampling from the current judge: reasoning (max_tokens), then the verdict."""
+    """Judgment sampling from the current judge: reasoning (max_tokens), then the verdict.
+
+    max_tokens = 0 samples the verdict alone (one forward pass, the A/B choice drawn at `temperature`) and
+    trains the judge to give it without reasoning: the read the CPU evaluation of the labelled sets makes.
+    """
 
     samples: int = 4  # N judgments per pair
+    max_tokens: int = 96  # reasoning tokens before the verdict; 0 = the verdict alone (trained without reasoning)
     balance_sft: bool = True  # keep as many A-winners as B-winners in the SFT set
     swap_augment: bool = False  # also train each kept judgment with the answers swapped and the verdict flipped
 
     def __post_init__(self) -> None:
-        self.rules().at_least(self, 1, "samples", "max_tokens").done()
+        self.rules().at_least(self, 1, "samples").done()
 
 
 @dataclass

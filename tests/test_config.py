@@ -85,6 +85,7 @@ def test_default_is_the_embedded_model():
 def test_overrides_apply_with_types():
     cfg = load_config(None, ["model=tiny", "iterations=3", "judge.samples=2", "train.lr=0.001"])
     assert (cfg.model, cfg.iterations, cfg.judge.samples, cfg.train.lr) == ("tiny", 3, 2, 0.001)
+    assert load_config(None, ["judge.max_tokens=0"]).judge.max_tokens == 0  # the verdict alone
 
 
 @pytest.mark.parametrize("override, words", [
@@ -93,6 +94,7 @@ def test_overrides_apply_with_types():
     (["iterations=many"], "iterations"),
     (["engine=tensorrt"], "engine"),
     (["judge.samples=0"], "judge.samples"),
+    (["judge.max_tokens=-1"], "judge.max_tokens"),
     (["judge.top_p=1.5"], "judge.top_p"),
     (["generation.eval_fraction=1.0"], "eval_fraction"),
     (["train.precision=fp8"], "train.precision"),

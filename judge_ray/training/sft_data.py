@@ -13,11 +13,20 @@ IGNORE = -100
 def tokenize_example(tokenizer: Any, prompt: str, response: str, max_length: int) -> tuple[list[int], list[int]]:
     """input ids = chat-rendered prompt + response + EOS; labels mask the prompt with -100.
 
+    The prompt and the response are encoded as one string, as the engines encode a rendered chat with the
+    forced verdict prefix when they read a verdict: BPE merges across the boundary (SmolLM2 writes the chat's
+    closing newline and the verdict's leading blank line as one token), and a judge trained on the split
+    encoding would be read in a context it never saw. The loss starts at the first token that differs from
+    the prompt's own encoding.
+
     Too long: the response keeps at most half the budget, the prompt loses its *start* (its end holds the
     answers being judged).
     """
-    prefix = tokenizer.encode(render_chat(tokenizer, prompt), add_special_tokens=False)
-    target = tokenizer.encode(response, add_special_tokens=False) + [tokenizer.eos_token_id]
+    chat = render_chat(tokenizer, prompt)
+    alone = tokenizer.encode(chat, add_special_tokens=False)
+    full = tokenizer.encode(chat + response, add_special_tokens=False)
+    start = next((k for k, (a, b) in enumerate(zip(alone, full)) if a != b), min(len(alone), len(full)))
+    prefix, target = full[:start], full[start:] + [tokenizer.eos_token_id]
     target = target[: max(1, max_length // 2)] if len(prefix) + len(target) > max_length else target
     prefix = prefix[-(max_length - len(target)):] if len(prefix) + len(target) > max_length else prefix
     return prefix + target, [IGNORE] * len(prefix) + target

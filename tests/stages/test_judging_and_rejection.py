@@ -95,3 +95,14 @@ def test_swap_augmentation_trains_every_kept_judgment_both_ways():
         assert original["pair_id"] == swapped["pair_id"] and not original["swapped"] and swapped["swapped"]
         assert swapped == swapped_sft_row(original)
         assert swapped["response"].endswith("[[B]]" if original["winner"] == "A" else "[[A]]")
+
+
+def test_verdict_alone_judgments_train_the_verdict_alone():
+    """judge.max_tokens=0: the kept judgments have no reasoning, so the judge is trained to give the verdict
+    straight after the question, both ways under swap augmentation."""
+    from judge_ray.formats.self_taught import VERDICT_PREFIX
+
+    out = judge_batch(FakeEngine(confidence=4.0), judgment_requests(PAIRS, samples=2, seed=0, stage="j"), 0, 0.8,
+                      0.95)
+    rows, _ = rejection_sample(out, seed=0, balance=True, swap_augment=True)
+    assert rows and all(r["response"] == f"{VERDICT_PREFIX}{r['winner']}]]" for r in rows)

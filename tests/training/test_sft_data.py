@@ -1,7 +1,10 @@
+import re
+
 import pytest
 from transformers import AutoTokenizer
 
 from judge_ray.formats.chat import render_chat
+from judge_ray.formats.self_taught import VERDICT_PREFIX, judgment_text, pairwise_prompt
 from judge_ray.training.sft_data import IGNORE, collate, pad_to_workers, tokenize_example
 
 
@@ -11,13 +14,41 @@ def tok(tiny_model):
 
 
 def test_loss_covers_only_the_judgment_tokens(tok):
-    ids, labels = tokenize_example(tok, "Which answer is better?", "A is right.\n\nFinal verdict: [[A]]", 512)
-    prefix = tok.encode(render_chat(tok, "Which answer is better?"), add_special_tokens=False)
-    assert ids[: len(prefix)] == prefix
-    assert labels[: len(prefix)] == [IGNORE] * len(prefix)
-    target = [t for t in labels if t != IGNORE]
-    assert tok.decode(target[:-1]) == "A is right.\n\nFinal verdict: [[A]]"
-    assert target[-1] == tok.eos_token_id and len(ids) == len(labels)
+    response = "A is right.\n\nFinal verdict: [[A]]"
+    ids, labels = tokenize_example(tok, "Which answer is better?", response, 512)
+    chat = render_chat(tok, "Which answer is better?")
+    masked = labels.index(next(t for t in labels if t != IGNORE))
+    assert labels[:masked] == [IGNORE] * masked and IGNORE not in labels[masked:]
+    assert ids[:masked] == tok.encode(chat, add_special_tokens=False)[:masked]
+    assert tok.decode(ids[:-1]) == chat + response  # one string: what an engine encodes
+    assert tok.decode(labels[masked:-1]).endswith(response)
+    assert labels[-1] == tok.eos_token_id and len(ids) == len(labels)
+
+
+class WhitespaceRunTokenizer:
+    """A tokenizer that, like SmolLM2's BPE, writes a run of whitespace as one token: the chat's closing
+    whitespace and the verdict prefix's blank line merge when encoded as one string."""
+
+    chat_template = None
+    eos_token_id = 0
+
+    def __init__(self) -> None:
+        self.vocab: dict[str, int] = {}
+
+    def encode(self, text: str, add_special_tokens: bool = False) -> list[int]:
+        return [self.vocab.setdefault(piece, len(self.vocab) + 1) for piece in re.findall(r"\s+|\S", text)]
+
+
+def test_verdict_alone_is_trained_in_the_context_the_judge_is_read_in():
+    """A verdict-only judgment (judge.max_tokens=0) trains the verdict letter right after the tokens an engine
+    feeds when it reads the verdict alone: the chat and the verdict prefix encoded as one string."""
+    tok = WhitespaceRunTokenizer()
+    question = pairwise_prompt("Q?", "one", "two")
+    ids, labels = tokenize_example(tok, question, judgment_text("", "B"), 4096)
+    read = tok.encode(render_chat(tok, question) + VERDICT_PREFIX)
+    assert ids[: len(read)] == read
+    assert labels[len(read)] == tok.encode("B")[0]
+    assert IGNORE not in labels[len(read):] and labels[0] == IGNORE
 
 
 def test_truncation_keeps_the_end_of_the_prompt_and_the_response(tok):
