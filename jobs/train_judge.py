@@ -1,4 +1,4 @@
-"""Fine-tune a JudgeLM-style judge on labelled judgments (JudgeLM layout, or a self-taught sft.parquet).
+"""Fine-tune a JudgeLM-style judge on labelled judgments (JudgeLM layout, or a self-taught run's iter_N/sft folder).
 
     python jobs/train_judge.py data.path=judgments.jsonl [--config conf/train_judge.yaml] [key=value ...]
     ray job submit --working-dir . -- python jobs/train_judge.py data.path=/shared/judgelm_train.jsonl \

@@ -208,6 +208,9 @@ class JudgeConfig(SamplingConfig):
         self.rules().at_least(self, 1, "samples").done()
 
 
+LR_SCHEDULES = ("constant", "cosine")
+
+
 @dataclass
 class TrainConfig:
     workers: int = 2  # Ray Train workers (ZeRO shards the model across them)
@@ -218,6 +221,8 @@ class TrainConfig:
     epochs: int = 1  # passes over the SFT set
     lr: float = 1.0e-5  # AdamW learning rate
     weight_decay: float = 0.0  # AdamW weight decay
+    lr_schedule: str = "constant"  # constant | cosine (linear warmup, then cosine decay to 0 by the last step)
+    warmup_ratio: float = 0.03  # cosine: share of the optimizer steps spent warming up (JudgeLM's 0.03)
     batch_size_per_worker: int = 2  # sequences per worker per micro-step
     grad_accum: int = 1  # micro-steps per optimizer step
     max_length: int = 768  # longest training sequence in tokens (longer ones are truncated from the left)
@@ -228,7 +233,10 @@ class TrainConfig:
     def __post_init__(self) -> None:
         (_Rules().check(self.zero_stage in (0, 1, 2, 3), f"zero_stage={self.zero_stage} must be 0..3")
          .at_least(self, 1, "workers", "epochs", "batch_size_per_worker", "grad_accum", "max_length", "cpus_per_worker")
-         .at_least(self, 0, "max_failures").check(self.lr > 0, f"lr={self.lr} must be > 0").done())
+         .at_least(self, 0, "max_failures").check(self.lr > 0, f"lr={self.lr} must be > 0")
+         .check(self.lr_schedule in LR_SCHEDULES,
+                f"lr_schedule={self.lr_schedule!r} must be one of {', '.join(LR_SCHEDULES)}")
+         .check(0.0 <= self.warmup_ratio < 1.0, f"warmup_ratio={self.warmup_ratio} must be in [0, 1)").done())
 
 
 @dataclass
@@ -310,7 +318,7 @@ def _engine_problem(engine: str) -> str:
 # ---- jobs/train_judge.py ----
 @dataclass
 class JudgeDataConfig:
-    path: Optional[str] = None  # JSONL / JSON / Parquet file, a saved `datasets` directory, or a hub dataset id
+    path: Optional[str] = None  # JSONL / JSON / Parquet file or folder, a saved `datasets` directory, or a hub id
     split: Optional[str] = None  # for a dataset with splits (default: train)
     limit: Optional[int] = None  # the first N rows only
 

@@ -1,5 +1,5 @@
-"""Read rows from the files people keep datasets in: JSONL, a JSON array, Parquet, or a Hugging Face dataset
-(a `save_to_disk` directory or a hub id through `datasets`).
+"""Read rows from the files people keep datasets in: JSONL, a JSON array, Parquet (a file, or a folder of them as
+Ray Data writes), or a Hugging Face dataset (a `save_to_disk` directory or a hub id through `datasets`).
 
 Every reader in the project goes through here so a bad file gets the same one-line error everywhere:
 `<file>:<row>: <what is wrong>` (rows count from 1; JSONL rows are line numbers).
@@ -31,6 +31,14 @@ def iter_records(source: str | Path, what: str = "data file", split: Optional[st
             yield from _parquet(path)
         else:
             raise InputError(f"{path}: unsupported file type {path.suffix or '(none)'}; use .jsonl, .json or .parquet")
+        return
+    parts = sorted(path.glob("*.parquet")) if path.is_dir() else []
+    if parts and not (path / "dataset_info.json").exists():  # a Parquet folder (Ray Data's, the loop's stages)
+        row = 0
+        for part in parts:  # rows numbered across the folder, in file-name order (Ray Data's order)
+            for _, obj in _parquet(part):
+                row += 1
+                yield row, obj
         return
     if path.is_dir() or _looks_like_hub_id(str(source)):
         yield from _hf_dataset(str(source), split, what)

@@ -95,6 +95,8 @@ def test_overrides_apply_with_types():
     (["engine=tensorrt"], "engine"),
     (["judge.samples=0"], "judge.samples"),
     (["judge.max_tokens=-1"], "judge.max_tokens"),
+    (["train.lr_schedule=linear"], "lr_schedule"),
+    (["train.warmup_ratio=1.5"], "warmup_ratio"),
     (["judge.top_p=1.5"], "judge.top_p"),
     (["generation.eval_fraction=1.0"], "eval_fraction"),
     (["train.precision=fp8"], "train.precision"),

@@ -22,6 +22,17 @@ def test_jsonl_json_parquet_and_datasets_dir_read_the_same_rows(tmp_path):
         assert [i for i, _ in got] == [1, 2]
 
 
+def test_a_parquet_folder_reads_every_part_in_order(tmp_path):
+    """The loop's stages and Ray Data's write_parquet leave folders of parts (and a marker file)."""
+    folder = tmp_path / "sft"
+    folder.mkdir()
+    pd.DataFrame(ROWS).to_parquet(folder / "part-1.parquet")
+    pd.DataFrame([{"a": "w", "n": 0}]).to_parquet(folder / "part-0.parquet")
+    (folder / "_done.json").write_text("{}")
+    got = read_records(folder)
+    assert [r["a"] for _, r in got] == ["w", "x", "y"] and [i for i, _ in got] == [1, 2, 3]
+
+
 @pytest.mark.parametrize("name, content, message", [
     ("bad.jsonl", '{"a": 1}\n{oops\n', r"bad.jsonl:2: not valid JSON"),
     ("list.jsonl", '[1, 2]\n', r"list.jsonl:1: expected a JSON object"),

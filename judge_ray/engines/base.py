@@ -112,10 +112,15 @@ class Engine(ABC):
     def choose(self, prompts: Sequence[str], options: Sequence[str], temperature: float | Sequence[float],
                seeds: Sequence[int]) -> list[Choice]:
         """The next token after each prompt, restricted to `options` (single tokens); one temperature for all
-        or one per prompt."""
-        logprobs = self.option_logprobs(prompts, options) if prompts else []
-        temps = per_row(temperature, len(logprobs))
-        return [sample_choice(lp, t, seed) for lp, t, seed in zip(logprobs, temps, seeds)]
+        or one per prompt.
+
+        Repeated prompts (N verdict-alone samples of one pair) are read once: the forward pass is the same,
+        only each row's seeded draw differs.
+        """
+        unique = list(dict.fromkeys(prompts))
+        read = dict(zip(unique, self.option_logprobs(unique, options))) if unique else {}
+        temps = per_row(temperature, len(prompts))
+        return [sample_choice(read[p], t, seed) for p, t, seed in zip(prompts, temps, seeds)]
 
     def generate_then_choose(self, prompts: Sequence[str], params: Sequence[SamplingParams], suffix: str,
                              options: Sequence[str], temperature: float | Sequence[float],

@@ -5,8 +5,9 @@ mapped back to the original frame before comparing orders.
 """
 from __future__ import annotations
 
+import math
 from collections import Counter
-from typing import Iterable, Sequence
+from typing import Iterable, Optional, Sequence
 
 from judge_ray.formats.verdicts import swap_outcome
 
@@ -74,3 +75,23 @@ def swap_consistency(pairs: Iterable[tuple[str, str]]) -> dict:
         "bias_first": first / n_inc if n_inc else 0.0,
         "bias_second": second / n_inc if n_inc else 0.0,
     }
+
+
+def position_free_verdict(prob_a_ab: Sequence[float], prob_a_ba: Sequence[float]) -> Optional[str]:
+    """The judge's preference with its position prior cancelled: mean log-odds of slot A when shown A-B minus
+    those when shown B-A (where slot A holds the original B). A prior for the first slot adds the same
+    log-odds to both, so what is left is what the judge sees in the answers. "A"/"B" in the original frame;
+    None when the two are equal or an order has no probabilities.
+
+    Why it is reported beside the greedy figures: a fine-tune can teach a small judge to tell answers apart
+    (this read improves) long before that preference outweighs its position prior (greedy consistency does).
+    """
+    if not prob_a_ab or not prob_a_ba:
+        return None
+
+    def log_odds(ps: Sequence[float]) -> float:
+        clipped = [min(max(p, 1e-9), 1 - 1e-9) for p in ps]
+        return sum(math.log(p / (1 - p)) for p in clipped) / len(clipped)
+
+    margin = log_odds(prob_a_ab) - log_odds(prob_a_ba)
+    return None if margin == 0 else ("A" if margin > 0 else "B")

@@ -21,7 +21,7 @@ from judge_ray.rundir import is_self_taught_run, read_parquet, write_text
 from judge_ray.stages.pairs import benchmark_row
 
 QUALITY_HEADER = ["benchmark", "judge", "n", "agreement [95% CI]", "consistency [95% CI]", "bias 1st [95% CI]",
-                  "bias 2nd [95% CI]"]
+                  "bias 2nd [95% CI]", "position-free agreement [95% CI]"]
 COIN = {"agreement": 0.25, "consistency": 0.5}  # an unbiased coin, both orders, ties excluded
 
 
@@ -38,7 +38,8 @@ def quality_rows(benchmark: str, per_iter: dict[int, dict]) -> list[list[str]]:
                      pct_with_interval(m["agreement"], m.get("agreement_ci")),
                      pct_with_interval(swap.get("consistency"), swap.get("consistency_ci")),
                      pct_with_interval(swap.get("bias_first"), swap.get("bias_first_ci")),
-                     pct_with_interval(swap.get("bias_second"), swap.get("bias_second_ci"))])
+                     pct_with_interval(swap.get("bias_second"), swap.get("bias_second_ci")),
+                     pct_with_interval(swap.get("position_free_agreement"), swap.get("position_free_agreement_ci"))])
     return rows
 
 
@@ -54,7 +55,8 @@ def plot_quality(results: dict[str, dict[int, dict]], path: Path, title: str) ->
     for ax, (name, per_iter) in zip(axes[0], results.items()):
         iters = sorted(per_iter)
         for key, label, color in (("agreement", "agreement", "C0"), ("consistency", "consistency", "C1"),
-                                  ("bias_first", "bias to 1st slot", "C3")):
+                                  ("bias_first", "bias to 1st slot", "C3"),
+                                  ("position_free_agreement", "position-free agreement", "C2")):
             values, lows, highs = [], [], []
             for i in iters:
                 m = per_iter[i] if key == "agreement" else per_iter[i].get("swap", {})
@@ -110,7 +112,9 @@ def judge_quality(run_dir: str | Path, engine: str = "transformers", max_tokens:
     plot_quality(results, plot, f"{run.name}: judges in both orders (ties excluded; dotted: an unbiased coin)")
     text = (f"# How good is each judge of `{run.name}`\n\nBoth orders, greedy, {max_tokens} reasoning tokens, "
             "tie-labelled examples excluded, a predicted tie counted wrong; n = examples, intervals 95% Wilson "
-            "(bias: n = inconsistent examples). An unbiased coin: 25% agreement, 50% consistency.\n\n"
+            "(bias: n = inconsistent examples). An unbiased coin: 25% agreement, 50% consistency. Position-free "
+            "agreement: the label against the judge's preference with its position prior cancelled (mean log-odds "
+            "of slot A shown A-B minus shown B-A); a coin: 50%.\n\n"
             f"{table}\n\n![quality]({plot.name})\n")
     write_text(out / "summary.md", text)
     return text, plot

@@ -21,7 +21,7 @@ from typing import Optional, Sequence
 from judge_ray.evaluation.benchmarks import TWO_CLASS_LAYOUTS
 from judge_ray.evaluation.intervals import interval
 from judge_ray.evaluation.judging import final_verdict
-from judge_ray.evaluation.metrics import precision_recall_f1, swap_consistency
+from judge_ray.evaluation.metrics import position_free_verdict, precision_recall_f1, swap_consistency
 
 # RewardBench's sections and the example counts it weights subsets by within a section (math-prm counted
 # as 984, "upweighting to be equal to code"): allenai/reward-bench rewardbench/constants.py.
@@ -65,6 +65,13 @@ def rewardbench_sections(per_subset: dict[str, dict]) -> dict:
     unknown = sorted(set(per_subset) - {s for ss in REWARDBENCH_SECTIONS.values() for s in ss})
     return {"sections": sections, "score": sum(sections.values()) / len(sections) if sections else None,
             "subsets_outside_sections": unknown}
+
+
+def _order_probs(pred: dict) -> tuple[list[float], list[float]]:
+    """P(slot A) of a prediction's calls, by order (A-B, B-A)."""
+    calls = [c for c in pred.get("calls", []) if c.get("prob_a") is not None]
+    return ([c["prob_a"] for c in calls if c.get("order") == "AB"],
+            [c["prob_a"] for c in calls if c.get("order") == "BA"])
 
 
 def score(preds: Sequence[dict], ties: str = "class", unparseable: str = "tie", layout: str = "",
@@ -118,6 +125,12 @@ def score(preds: Sequence[dict], ties: str = "class", unparseable: str = "tie", 
                            # position bias is a share of the inconsistent examples: its n is theirs
                            "bias_first_ci": interval(sc["bias_first"], sc["inconsistent"]),
                            "bias_second_ci": interval(sc["bias_second"], sc["inconsistent"])}
+        free = [(p["label"], position_free_verdict(*_order_probs(p))) for p in both if p["label"] in ("A", "B")]
+        free = [(label, v) for label, v in free if v is not None]
+        if free:  # the preference with the position prior cancelled (both orders' probabilities)
+            rate = sum(label == v for label, v in free) / len(free)
+            metrics["swap"].update({"position_free_agreement": rate,
+                                    "position_free_agreement_ci": interval(rate, len(free))})
     by_subset: dict[str, list[float]] = defaultdict(list)
     for p, credit in zip(scored, credits):
         if p.get("subset"):

@@ -39,10 +39,32 @@ def zero_sizes(shape: ModelShape, workers: int, stage: int) -> dict:
     return sizes
 
 
-def deepspeed_config(cfg: TrainConfig, shape: Optional[ModelShape] = None, workers: Optional[int] = None) -> dict:
+def optimizer_steps(rows: int, cfg: TrainConfig, workers: Optional[int] = None) -> int:
+    """Optimizer steps of a training run: each worker gets an equal share of the (padded) rows in micro-batches,
+    and DeepSpeed steps the optimizer (and the LR schedule) once per `grad_accum` micro-batches."""
+    workers = workers or cfg.workers
+    micro = math.ceil(math.ceil(rows / workers) / cfg.batch_size_per_worker)
+    return max(1, math.ceil(micro / cfg.grad_accum)) * cfg.epochs
+
+
+def lr_scheduler(cfg: TrainConfig, total_steps: Optional[int]) -> Optional[dict]:
+    """DeepSpeed's WarmupCosineLR for `lr_schedule=cosine`: linear warmup over `warmup_ratio` of the steps,
+    then cosine decay to 0 at the last one. A decayed rate lets the last steps settle instead of moving the
+    weights as far as the first (a small judge's position prior follows whatever its last batches held).
+    None for a constant rate."""
+    if cfg.lr_schedule != "cosine" or not total_steps:
+        return None
+    warmup = max(1, round(cfg.warmup_ratio * total_steps))
+    return {"type": "WarmupCosineLR",
+            "params": {"total_num_steps": total_steps, "warmup_num_steps": warmup, "warmup_min_ratio": 0.0,
+                       "cos_min_ratio": 0.0, "warmup_type": "linear"}}
+
+
+def deepspeed_config(cfg: TrainConfig, shape: Optional[ModelShape] = None, workers: Optional[int] = None,
+                     total_steps: Optional[int] = None) -> dict:
     """train_batch_size is left for DeepSpeed to derive (micro batch x accumulation x world size).
     `shape` (the model's) and `workers` (default cfg.workers) size ZeRO's buffers; no shape keeps DeepSpeed's
-    defaults."""
+    defaults. `total_steps` (optimizer steps of the run) sizes a cosine LR schedule."""
     conf: dict = {
         "train_micro_batch_size_per_gpu": cfg.batch_size_per_worker,
         "gradient_accumulation_steps": cfg.grad_accum,
@@ -62,4 +84,7 @@ def deepspeed_config(cfg: TrainConfig, shape: Optional[ModelShape] = None, worke
         conf["optimizer"] = {"type": "AdamW", "params": {"lr": cfg.lr, "weight_decay": cfg.weight_decay}}
     else:
         conf["zero_allow_untested_optimizer"] = True  # a client torch AdamW: no JIT-compiled op on CPU
+    scheduler = lr_scheduler(cfg, total_steps)
+    if scheduler:
+        conf["scheduler"] = scheduler  # DeepSpeed steps it with the optimizer, and checkpoints its state
     return conf

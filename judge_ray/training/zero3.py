@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Callable
 
 from judge_ray.config import TrainConfig
+from judge_ray.training.deepspeed_config import optimizer_steps
 from judge_ray.training.sft_data import pad_to_workers
 
 TRAINING_RECORD = "judge_ray_training.json"  # written into the exported model directory
@@ -54,7 +55,7 @@ def _train_worker(config: dict) -> None:  # runs on every Ray Train worker
     tokenizer = AutoTokenizer.from_pretrained(model_path)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     model_config = AutoConfig.from_pretrained(model_path)
-    ds_conf = deepspeed_config(cfg, model_shape(model_config), ctx.get_world_size())
+    ds_conf = deepspeed_config(cfg, model_shape(model_config), ctx.get_world_size(), config.get("total_steps"))
     deepspeed.init_distributed(dist_backend="nccl" if cfg.use_gpu else "gloo")  # adopts Ray's process group
     dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(cfg.precision, torch.float32)
     probe = MemoryProbe(config.get("probe_dir"), rank)
@@ -132,12 +133,12 @@ def _train_worker(config: dict) -> None:  # runs on every Ray Train worker
             print(f"[train] checkpoint of epoch {epoch + 1} saved in {time.time() - saving:.1f}s", flush=True)
 
     record = {"base_model": config["model"], "epochs": cfg.epochs, "steps": step, "final_epoch_loss": metrics["loss"],
+              "lr": cfg.lr, "lr_schedule": cfg.lr_schedule, "final_lr": float(engine.get_lr()[0]),
               "zero_stage": cfg.zero_stage, "precision": cfg.precision, "workers": ctx.get_world_size(),
               "resumed_from_step": resumed_from, **config.get("record", {})}
     probe.mark("steps")
-    exporting = time.time()
-    _export(engine, cfg, model_path, tokenizer, config["export_dir"], rank, dtype, record)
-    probe.note("export_s", time.time() - exporting)
+    probe.note("export_s", _export(engine, cfg, model_path, model_config, tokenizer, config["export_dir"], rank,
+                                   dtype, record))
     probe.mark("export")
     probe.write()
 
@@ -167,11 +168,13 @@ def share_fp32_partitions(engine) -> int:
     return freed
 
 
-def _export(engine, cfg: TrainConfig, model_path: str, tokenizer, export_dir: str, rank: int, dtype,
-            record: dict) -> None:
+def _export(engine, cfg: TrainConfig, model_path: str, model_config, tokenizer, export_dir: str, rank: int, dtype,
+            record: dict) -> float:
     """The trained weights as a HF directory, written by rank 0 tensor by tensor (a collective under ZeRO-3),
-    into a temporary directory renamed into place when complete."""
-    from transformers import AutoConfig, GenerationConfig
+    into a temporary directory renamed into place when complete; returns the seconds it took (this rank's)."""
+    import copy
+
+    from transformers import GenerationConfig
 
     from judge_ray.training.export import write_weights
 
@@ -180,8 +183,8 @@ def _export(engine, cfg: TrainConfig, model_path: str, tokenizer, export_dir: st
     tmp = Path(tempfile.mkdtemp(prefix=out.name + ".", dir=out.parent)) if rank == 0 else None
     count = write_weights(engine.module, tmp, rank, dtype, partitioned=cfg.zero_stage == 3)
     if rank != 0:
-        return
-    config = AutoConfig.from_pretrained(model_path)
+        return time.time() - exporting
+    config = copy.deepcopy(model_config)  # the one the model was built from; only the copy is changed
     config.use_cache = True
     config.dtype = dtype
     config.save_pretrained(tmp)
@@ -194,7 +197,9 @@ def _export(engine, cfg: TrainConfig, model_path: str, tokenizer, export_dir: st
     if out.exists():
         shutil.rmtree(out)
     os.replace(tmp, out)
-    print(f"[train] exported {count / 1e6:.2f}M parameters to {out} in {time.time() - exporting:.1f}s", flush=True)
+    elapsed = time.time() - exporting
+    print(f"[train] exported {count / 1e6:.2f}M parameters to {out} in {elapsed:.1f}s", flush=True)
+    return elapsed
 
 
 def training_dataset(rows: list[dict] | Path, workers: int):
@@ -237,11 +242,12 @@ def train_sft(rows: list[dict] | Path, *, model: str, cfg: TrainConfig, export_d
     storage_dir.mkdir(parents=True, exist_ok=True)
     started = time.time()
     dataset, n_rows = training_dataset(rows, cfg.workers)
+    total_steps = optimizer_steps(n_rows, cfg)
     trainer = TorchTrainer(
         _train_worker,
         train_loop_config={"train": asdict(cfg), "model": model, "export_dir": str(export_dir), "seed": seed,
                            "record": record or {}, "probe_dir": str(probe_dir) if probe_dir else None,
-                           "from_config": from_config},
+                           "from_config": from_config, "total_steps": total_steps},
         torch_config=TorchConfig(backend="nccl" if cfg.use_gpu else "gloo"),
         scaling_config=ScalingConfig(num_workers=cfg.workers, use_gpu=cfg.use_gpu,
                                      resources_per_worker={"CPU": cfg.cpus_per_worker,

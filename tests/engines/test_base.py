@@ -31,3 +31,16 @@ def test_generate_returns_one_text_per_prompt_and_checks_lengths():
     assert e.generate([], SamplingParams()) == []
     with pytest.raises(ValueError):
         e.generate(["x", "y"], [SamplingParams()])
+
+
+def test_choose_reads_a_repeated_prompt_once_and_draws_each_row_with_its_seed():
+    """N verdict-alone samples of one pair: one forward pass, N seeded draws (as N separate reads would give)."""
+    prompts = ["[The Start of Assistant A's Answer]good[The End of Assistant A's Answer]"
+               "[The Start of Assistant B's Answer]bad[The End of Assistant B's Answer]"] * 40 + ["other"]
+    engine = FakeEngine(confidence=0.5)
+    choices = engine.choose(prompts, ["A", "B"], 1.0, list(range(41)))
+    assert len(engine.calls) == 2 and len(choices) == 41
+    one_by_one = [FakeEngine(confidence=0.5).choose([p], ["A", "B"], 1.0, [s])[0] for s, p in enumerate(prompts)]
+    assert choices == one_by_one
+    assert {c.choice for c in choices[:40]} == {"A", "B"}  # the draws differ by seed, not one shared draw
+    assert engine.choose([], ["A", "B"], 1.0, []) == []

@@ -1,7 +1,9 @@
+import math
+
 import pytest
 
-from judge_ray.evaluation.metrics import (agreement, confusion_matrix, majority_vote, precision_recall_f1,
-                                          swap_consistency)
+from judge_ray.evaluation.metrics import (agreement, confusion_matrix, majority_vote, position_free_verdict,
+                                          precision_recall_f1, swap_consistency)
 
 
 def test_agreement():
@@ -50,6 +52,16 @@ def test_swap_consistency_and_position_bias():
     assert m["bias_first"] == pytest.approx(2 / 3) and m["bias_second"] == pytest.approx(1 / 3)
     assert swap_consistency([("A", "B")]) == {"pairs": 1, "consistency": 1.0, "inconsistent": 0,
                                               "bias_first": 0.0, "bias_second": 0.0}
+
+
+def test_position_free_verdict_cancels_the_prior_both_orders_share():
+    # First-slot prior of +2 log-odds in both orders; the content adds +0.5 for the original A.
+    sig = lambda x: 1 / (1 + math.exp(-x))  # noqa: E731
+    assert position_free_verdict([sig(2.5)], [sig(1.5)]) == "A"  # greedy: "A" both times, inconsistent
+    assert position_free_verdict([sig(1.5)], [sig(2.5)]) == "B"
+    assert position_free_verdict([0.9, sig(3.0)], [0.9, sig(3.0)]) is None  # nothing but the prior
+    assert position_free_verdict([1.0], [0.999]) == "A"  # probabilities of exactly 1 are clipped, not infinite
+    assert position_free_verdict([], [0.5]) is None
 
 
 def _j(pid, order, sample, winner, verdict, prob_a, free=False, free_verdict=""):

@@ -31,6 +31,12 @@ def test_quality_rows_carry_n_and_intervals_for_every_figure(tmp_path):
     assert rows[0][3].startswith("0.0% [") and rows[0][4].startswith("0.0% [")  # always first slot
     assert rows[0][5].startswith("100.0% [") and "n=4" in rows[0][5]  # bias over the 4 inconsistent pairs
     assert rows[1][3].startswith("75.0% [") and rows[1][4].startswith("75.0% [") and "n=1" in rows[1][5]
+    assert rows[0][7] == "-"  # no probabilities in these predictions: no position-free read
+    with_probs = _preds([("A", "A", "A"), ("B", "A", "A")])
+    for pred, (ab, ba) in zip(with_probs, [(0.9, 0.6), (0.9, 0.6)]):
+        pred["calls"] = [{"order": "AB", "prob_a": ab}, {"order": "BA", "prob_a": ba}]
+    row = quality_rows("bundled", {1: score(with_probs, ties="exclude")})[0]
+    assert row[7].startswith("50.0% [") and row[7].endswith("n=2")  # the prior cancelled: prefers A twice
     plot_quality({"bundled": {0: seed, 1: trained}}, tmp_path / "q.png", "t")
     assert (tmp_path / "q.png").stat().st_size > 0
 
@@ -61,4 +67,5 @@ def test_judge_quality_on_a_tiny_run_directory(ray_cluster, tiny_model, tmp_path
         for m in metrics.values():
             assert m["scored"] == n and m["agreement_ci"]["n"] == n and m["swap"]["judged_both_orders"] == n
             assert m["policy"]["ties"] == "exclude"
+            assert 0.0 <= m["swap"]["position_free_agreement"] <= 1.0  # the harness keeps each order's P(A)
         assert f"| {name} | M_0 (seed) | {n} |" in text and f"| {name} | M_1 | {n} |" in text

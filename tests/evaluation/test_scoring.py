@@ -70,6 +70,21 @@ def test_both_orders_consistency_position_bias_and_combined_verdict():
     assert m["prediction_counts"]["tie"] == 2
 
 
+def test_position_free_agreement_reads_both_orders_probabilities():
+    def calls(ab, ba):
+        return [{"order": "AB", "prob_a": ab}, {"order": "BA", "prob_a": ba}]
+
+    preds = [dict(p("A", "A", "A"), calls=calls(0.95, 0.80)),  # first slot both times; content favours A: right
+             dict(p("B", "A", "A"), calls=calls(0.95, 0.80)),  # the same reads, labelled B: wrong
+             dict(p("B", "A", "A"), calls=calls(0.70, 0.90)),  # right
+             dict(p("tie", "A", "A"), calls=calls(0.70, 0.90)),  # tie labels have no position-free verdict
+             p("A", "A", "B")]  # no probabilities: not counted
+    s = score(preds, ties="exclude", unparseable="miss")["swap"]
+    assert s["consistency"] == pytest.approx(1 / 4)
+    assert s["position_free_agreement"] == pytest.approx(2 / 3) and s["position_free_agreement_ci"]["n"] == 3
+    assert "position_free_agreement" not in score([p("A", "A", "B")], ties="exclude")["swap"]
+
+
 def test_rewardbench_sections_weight_subsets_by_its_counts():
     per_subset = {"alpacaeval-easy": {"agreement": 1.0}, "mt-bench-easy": {"agreement": 0.0},
                   "math-prm": {"agreement": 1.0}, "hep-python": {"agreement": 0.0}, "mine": {"agreement": 1.0}}

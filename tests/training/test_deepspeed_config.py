@@ -2,7 +2,8 @@
 import pytest
 
 from judge_ray.config import TrainConfig
-from judge_ray.training.deepspeed_config import DEEPSPEED_BUCKET_DEFAULT, deepspeed_config, zero_sizes
+from judge_ray.training.deepspeed_config import (DEEPSPEED_BUCKET_DEFAULT, deepspeed_config, optimizer_steps,
+                                                 zero_sizes)
 from judge_ray.training.zero_memory import ModelShape, expected_bytes, model_shape
 
 # SmolLM2-135M: 134.5M parameters, hidden 576, a 49152 x 576 embedding, 3.5M per decoder layer
@@ -18,6 +19,24 @@ def test_cpu_and_gpu_basics():
     gpu = deepspeed_config(TrainConfig(use_gpu=True, precision="bf16", deepspeed_optimizer=True, lr=2e-5))
     assert gpu["bf16"]["enabled"] and gpu["optimizer"]["params"]["lr"] == 2e-5
     assert gpu["zero_optimization"]["overlap_comm"] and not cpu["zero_optimization"]["overlap_comm"]
+
+
+def test_optimizer_steps_count_equal_worker_shares_micro_batches_and_accumulation():
+    cfg = TrainConfig(workers=2, batch_size_per_worker=2, grad_accum=1, epochs=1)
+    assert optimizer_steps(8, cfg) == 2
+    assert optimizer_steps(9, cfg) == 3  # 5 rows per worker (padded): micro-batches of 2, 2, 1
+    assert optimizer_steps(8, TrainConfig(workers=2, batch_size_per_worker=2, grad_accum=2, epochs=3)) == 3
+    assert optimizer_steps(1, cfg) == 1
+
+
+def test_cosine_schedule_warms_up_then_decays_to_zero_and_constant_has_none():
+    assert "scheduler" not in deepspeed_config(TrainConfig(), total_steps=100)
+    sched = deepspeed_config(TrainConfig(lr_schedule="cosine", warmup_ratio=0.05), total_steps=100)["scheduler"]
+    assert sched["type"] == "WarmupCosineLR"
+    assert sched["params"] == {"total_num_steps": 100, "warmup_num_steps": 5, "warmup_min_ratio": 0.0,
+                               "cos_min_ratio": 0.0, "warmup_type": "linear"}
+    assert deepspeed_config(TrainConfig(lr_schedule="cosine"), total_steps=10)["scheduler"]["params"][
+        "warmup_num_steps"] == 1
 
 
 def test_stage3_sizes_follow_the_model():

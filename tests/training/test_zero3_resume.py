@@ -35,6 +35,17 @@ def test_without_kept_checkpoints_the_last_epoch_is_not_checkpointed(ray_cluster
     states = [json.loads(p.read_text()) for p in (tmp_path / "ckpt").rglob("state.json")]
     assert [s["epoch"] for s in states] == [0]  # epoch 1 (the last) went straight to the export
     assert (tmp_path / "m" / "model.safetensors").is_file()
+    record = json.loads((tmp_path / "m" / "judge_ray_training.json").read_text())
+    assert record["lr_schedule"] == "constant" and record["final_lr"] == pytest.approx(1e-3)
+
+
+def test_a_cosine_schedule_decays_the_rate_to_zero_by_the_last_step(ray_cluster, tiny_model, tmp_path):
+    cfg = TrainConfig(epochs=2, lr=1e-3, batch_size_per_worker=2, lr_schedule="cosine", warmup_ratio=0.25)
+    result = train_sft(ROWS, model="tiny", cfg=cfg, export_dir=tmp_path / "m", storage_dir=tmp_path / "ckpt",
+                       seed=0, run_name="cosine", log=lambda _: None)
+    record = json.loads((tmp_path / "m" / "judge_ray_training.json").read_text())
+    assert result["step"] == 4 and record["lr_schedule"] == "cosine"
+    assert record["final_lr"] < 1e-9  # DeepSpeed stepped the schedule with the optimizer, to its end
 
 
 def test_fewer_examples_than_workers_still_train(ray_cluster, tiny_model, tmp_path):
