@@ -22,7 +22,7 @@ from judge_ray.stages.pairs import benchmark_row
 
 QUALITY_HEADER = ["benchmark", "judge", "n", "agreement [95% CI]", "consistency [95% CI]", "bias 1st [95% CI]",
                   "bias 2nd [95% CI]", "position-free agreement [95% CI]"]
-COIN = {"agreement": 0.25, "consistency": 0.5}  # an unbiased coin, both orders, ties excluded
+COIN = {"agreement": 0.25, "consistency": 0.5, "position_free_agreement": 0.5}  # a coin, both orders, no ties
 
 
 def heldout_benchmark_rows(pairs: list[dict]) -> list[dict]:
