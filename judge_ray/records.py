@@ -32,13 +32,8 @@ def iter_records(source: str | Path, what: str = "data file", split: Optional[st
         else:
             raise InputError(f"{path}: unsupported file type {path.suffix or '(none)'}; use .jsonl, .json or .parquet")
         return
-    parts = sorted(path.glob("*.parquet")) if path.is_dir() else []
-    if parts and not (path / "dataset_info.json").exists():  # a Parquet folder (Ray Data's, the loop's stages)
-        row = 0
-        for part in parts:  # rows numbered across the folder, in file-name order (Ray Data's order)
-            for _, obj in _parquet(part):
-                row += 1
-                yield row, obj
+    if path.is_dir() and any(path.glob("*.parquet")) and not (path / "dataset_info.json").exists():
+        yield from _parquet(path)  # a Parquet folder (Ray Data's, the loop's stages): pyarrow reads it whole
         return
     if path.is_dir() or _looks_like_hub_id(str(source)):
         yield from _hf_dataset(str(source), split, what)
