@@ -223,7 +223,8 @@ class TrainConfig:
     weight_decay: float = 0.0  # AdamW weight decay
     lr_schedule: str = "constant"  # constant | cosine (linear warmup, then cosine decay to 0 by the last step)
     warmup_ratio: float = 0.03  # cosine: share of the optimizer steps spent warming up (JudgeLM's 0.03)
-    batch_size_per_worker: int = 2  # sequences per worker per micro-step
+    batch_size_per_worker: int = 2  # sequences per worker per micro-step (pairs, under pair_orders)
+    pair_orders: bool = False  # a pair's rows (same pair_id, or id in a JudgeLM file) in one micro-batch
     grad_accum: int = 1  # micro-steps per optimizer step
     max_length: int = 768  # longest training sequence in tokens (longer ones are truncated from the left)
     max_failures: int = 2  # worker deaths survived by restarting from the last checkpoint

@@ -77,15 +77,11 @@ def swap_consistency(pairs: Iterable[tuple[str, str]]) -> dict:
     }
 
 
-def position_free_verdict(prob_a_ab: Sequence[float], prob_a_ba: Sequence[float]) -> Optional[str]:
-    """The judge's preference with its position prior cancelled: mean log-odds of slot A when shown A-B minus
-    those when shown B-A (where slot A holds the original B). A prior for the first slot adds the same
-    log-odds to both, so what is left is what the judge sees in the answers. "A"/"B" in the original frame;
-    None when the two are equal or an order has no probabilities.
-
-    Why it is reported beside the greedy figures: a fine-tune can teach a small judge to tell answers apart
-    (this read improves) long before that preference outweighs its position prior (greedy consistency does).
-    """
+def slot_log_odds(prob_a_ab: Sequence[float], prob_a_ba: Sequence[float]) -> Optional[tuple[float, float]]:
+    """(first-slot prior, content margin) of one pair in log-odds: with l_ab and l_ba the mean log-odds of slot A
+    shown A-B and shown B-A, the prior is (l_ab + l_ba) / 2 (> 0: the first slot) and the margin (l_ab - l_ba) / 2
+    (> 0: the original A). The greedy verdicts are consistent exactly when |margin| > |prior|, which is why the
+    two are reported side by side. None when an order has no probabilities."""
     if not prob_a_ab or not prob_a_ba:
         return None
 
@@ -93,5 +89,20 @@ def position_free_verdict(prob_a_ab: Sequence[float], prob_a_ba: Sequence[float]
         clipped = [min(max(p, 1e-9), 1 - 1e-9) for p in ps]
         return sum(math.log(p / (1 - p)) for p in clipped) / len(clipped)
 
-    margin = log_odds(prob_a_ab) - log_odds(prob_a_ba)
-    return None if margin == 0 else ("A" if margin > 0 else "B")
+    l_ab, l_ba = log_odds(prob_a_ab), log_odds(prob_a_ba)
+    return (l_ab + l_ba) / 2, (l_ab - l_ba) / 2
+
+
+def position_free_verdict(prob_a_ab: Sequence[float], prob_a_ba: Sequence[float]) -> Optional[str]:
+    """The judge's preference with its position prior cancelled: the sign of the content margin
+    (`slot_log_odds`). A prior for the first slot adds the same log-odds to both orders, so what is left is
+    what the judge sees in the answers. "A"/"B" in the original frame; None when the margin is 0 or an order
+    has no probabilities.
+
+    Why it is reported beside the greedy figures: a fine-tune can teach a small judge to tell answers apart
+    (this read improves) long before that preference outweighs its position prior (greedy consistency does).
+    """
+    read = slot_log_odds(prob_a_ab, prob_a_ba)
+    if read is None or read[1] == 0:
+        return None
+    return "A" if read[1] > 0 else "B"

@@ -21,7 +21,7 @@ from judge_ray.rundir import is_self_taught_run, read_parquet, write_text
 from judge_ray.stages.pairs import benchmark_row
 
 QUALITY_HEADER = ["benchmark", "judge", "n", "agreement [95% CI]", "consistency [95% CI]", "bias 1st [95% CI]",
-                  "bias 2nd [95% CI]", "position-free agreement [95% CI]"]
+                  "bias 2nd [95% CI]", "position-free agreement [95% CI]", "1st-slot prior / margin"]
 COIN = {"agreement": 0.25, "consistency": 0.5, "position_free_agreement": 0.5}  # a coin, both orders, no ties
 
 
@@ -39,8 +39,17 @@ def quality_rows(benchmark: str, per_iter: dict[int, dict]) -> list[list[str]]:
                      pct_with_interval(swap.get("consistency"), swap.get("consistency_ci")),
                      pct_with_interval(swap.get("bias_first"), swap.get("bias_first_ci")),
                      pct_with_interval(swap.get("bias_second"), swap.get("bias_second_ci")),
-                     pct_with_interval(swap.get("position_free_agreement"), swap.get("position_free_agreement_ci"))])
+                     pct_with_interval(swap.get("position_free_agreement"), swap.get("position_free_agreement_ci")),
+                     _prior_and_margin(swap)])
     return rows
+
+
+def _prior_and_margin(swap: dict) -> str:
+    """Mean first-slot prior (signed) and mean content margin (unsigned), log-odds: a greedy verdict is consistent
+    only where the margin outweighs the prior."""
+    if swap.get("first_slot_prior") is None:
+        return "-"
+    return f"{swap['first_slot_prior']:+.2f} / {swap['content_margin']:.2f}"
 
 
 def plot_quality(results: dict[str, dict[int, dict]], path: Path, title: str) -> None:
@@ -114,7 +123,9 @@ def judge_quality(run_dir: str | Path, engine: str = "transformers", max_tokens:
             "tie-labelled examples excluded, a predicted tie counted wrong; n = examples, intervals 95% Wilson "
             "(bias: n = inconsistent examples). An unbiased coin: 25% agreement, 50% consistency. Position-free "
             "agreement: the label against the judge's preference with its position prior cancelled (mean log-odds "
-            "of slot A shown A-B minus shown B-A); a coin: 50%.\n\n"
+            "of slot A shown A-B minus shown B-A); a coin: 50%. 1st-slot prior / margin: the mean of half the sum of "
+            "both orders' log-odds for slot A (> 0: the first slot) and of half their difference's size; a pair's "
+            "greedy verdicts agree exactly when its margin outweighs its prior.\n\n"
             f"{table}\n\n![quality]({plot.name})\n")
     write_text(out / "summary.md", text)
     return text, plot

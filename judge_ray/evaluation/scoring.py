@@ -21,7 +21,8 @@ from typing import Optional, Sequence
 from judge_ray.evaluation.benchmarks import TWO_CLASS_LAYOUTS
 from judge_ray.evaluation.intervals import interval
 from judge_ray.evaluation.judging import final_verdict
-from judge_ray.evaluation.metrics import position_free_verdict, precision_recall_f1, swap_consistency
+from judge_ray.evaluation.metrics import (position_free_verdict, precision_recall_f1, slot_log_odds,
+                                          swap_consistency)
 
 # RewardBench's sections and the example counts it weights subsets by within a section (math-prm counted
 # as 984, "upweighting to be equal to code"): allenai/reward-bench rewardbench/constants.py.
@@ -131,6 +132,10 @@ def score(preds: Sequence[dict], ties: str = "class", unparseable: str = "tie", 
             rate = sum(label == v for label, v in free) / len(free)
             metrics["swap"].update({"position_free_agreement": rate,
                                     "position_free_agreement_ci": interval(rate, len(free))})
+        reads = [r for r in (slot_log_odds(*_order_probs(p)) for p in both) if r is not None]
+        if reads:  # why the greedy verdicts are (in)consistent: the prior against the answers' margin
+            metrics["swap"].update({"first_slot_prior": sum(r[0] for r in reads) / len(reads),
+                                    "content_margin": sum(abs(r[1]) for r in reads) / len(reads)})
     by_subset: dict[str, list[float]] = defaultdict(list)
     for p, credit in zip(scored, credits):
         if p.get("subset"):

@@ -53,3 +53,39 @@ def pad_to_workers(rows: Sequence[dict], workers: int) -> list[dict]:
         return rows
     short = (-len(rows)) % workers
     return rows + [rows[i % len(rows)] for i in range(short)]
+
+
+def pair_key(columns: Sequence[str]) -> str:
+    """The column naming a pair: a self-taught SFT set's `pair_id`, a JudgeLM file's `id` (its swapped copy of
+    an example keeps the id)."""
+    for key in ("pair_id", "id"):
+        if key in columns:
+            return key
+    raise ValueError("train.pair_orders=true needs a pair_id (or id) on every training row")
+
+
+def group_by_pair(rows: Sequence[dict], key: str) -> list[dict]:
+    """One row per pair, its examples' prompts and responses as lists, pairs in first-seen order.
+
+    Why: with both orders of a pair in one micro-batch, the step's gradient on the position prior is the pair's
+    own inconsistency (the two orders pull the slot prior in opposite directions and cancel when the judge
+    reads them alike), not whichever order the last batches happened to hold.
+    """
+    groups: dict[str, dict] = {}
+    for row in rows:
+        group = groups.setdefault(str(row[key]), {key: str(row[key]), "prompt": [], "response": []})
+        group["prompt"].append(row["prompt"])
+        group["response"].append(row["response"])
+    return list(groups.values())
+
+
+def batch_sequences(prompts: Sequence[Any], responses: Sequence[Any]) -> list[tuple[str, str]]:
+    """The (prompt, response) sequences of a worker's batch: plain rows, or pairs packed by `group_by_pair`
+    (a cell holding a list or, read back from Arrow, an array)."""
+    out: list[tuple[str, str]] = []
+    for prompt, response in zip(prompts, responses):
+        if isinstance(prompt, str):
+            out.append((prompt, response))
+        else:
+            out.extend(zip(list(prompt), list(response)))
+    return out

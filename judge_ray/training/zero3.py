@@ -41,7 +41,7 @@ def _train_worker(config: dict) -> None:  # runs on every Ray Train worker
 
     from judge_ray.models import resolve_model
     from judge_ray.training.deepspeed_config import deepspeed_config
-    from judge_ray.training.sft_data import collate, tokenize_example
+    from judge_ray.training.sft_data import batch_sequences, collate, tokenize_example
     from judge_ray.training.zero_memory import MemoryProbe, model_shape, return_large_frees_to_the_os
 
     return_large_frees_to_the_os()
@@ -102,7 +102,7 @@ def _train_worker(config: dict) -> None:  # runs on every Ray Train worker
         losses, started = [], time.time()
         for batch in shard.iter_batches(batch_size=cfg.batch_size_per_worker, batch_format="pandas"):
             examples = [tokenize_example(tokenizer, p, r, cfg.max_length)
-                        for p, r in zip(batch["prompt"], batch["response"])]
+                        for p, r in batch_sequences(batch["prompt"], batch["response"])]
             inputs = {k: v.to(device) for k, v in collate(examples, pad_id).items()}
             stepping = time.time()
             loss = engine(**inputs).loss
@@ -202,24 +202,50 @@ def _export(engine, cfg: TrainConfig, model_path: str, model_config, tokenizer, 
     return elapsed
 
 
-def training_dataset(rows: list[dict] | Path, workers: int):
-    """The SFT examples as a Ray Data dataset: rows in memory (a JudgeLM file) or a Parquet folder (the loop's
-    SFT set, read by the workers, never by the driver). Padded so every worker gets as many (see
-    `pad_to_workers`): the first rows are repeated."""
+def training_dataset(rows: list[dict] | Path, workers: int, pair_orders: bool = False):
+    """The SFT examples as a Ray Data dataset and its row count: rows in memory (a JudgeLM file) or a Parquet
+    folder (the loop's SFT set, read by the workers, never by the driver). Padded so every worker gets as many
+    (see `pad_to_workers`): the first rows are repeated. Under `pair_orders` a row is a pair (`group_by_pair`):
+    a folder is hash-partitioned by pair and packed block by block, then materialized (it is counted, and the
+    trainer reads it again)."""
     import pandas as pd
     import ray.data
 
+    from judge_ray.training.sft_data import group_by_pair, pair_key
+
     if not isinstance(rows, (str, Path)):
+        rows = list(rows)
+        if pair_orders and rows:
+            key = pair_key(list(rows[0]))
+            rows = [{"prompt": g["prompt"], "response": g["response"]} for g in group_by_pair(rows, key)]
         return ray.data.from_pandas(pd.DataFrame(pad_to_workers(rows, workers))[["prompt", "response"]]), len(rows)
     from judge_ray.distributed.dataflow import read_folder
 
-    ds = read_folder(Path(rows)).select_columns(["prompt", "response"])
+    def read():
+        ds = read_folder(Path(rows))
+        if not pair_orders:
+            return ds.select_columns(["prompt", "response"])
+        key = pair_key(ds.columns())
+        ds = ds.select_columns([key, "prompt", "response"]).repartition(max(1, workers), keys=[key])
+        return ds.map_batches(_pack_pairs, fn_kwargs={"key": key}, batch_size=None, batch_format="pandas").materialize()
+
+    ds = first = read()
     n = ds.count()
     short = (-n) % workers
     while short:  # a set smaller than the worker count repeats whole
         extra = min(short, n)
-        ds, short = ds.union(read_folder(Path(rows)).select_columns(["prompt", "response"]).limit(extra)), short - extra
+        ds, short = ds.union((first if pair_orders else read()).limit(extra)), short - extra
     return ds, n
+
+
+def _pack_pairs(block, key: str):
+    """A hash partition's rows, one per pair (every row of a pair is in the block)."""
+    import pandas as pd
+
+    from judge_ray.training.sft_data import group_by_pair
+
+    packed = group_by_pair(block.to_dict("records"), key)
+    return pd.DataFrame({"prompt": [g["prompt"] for g in packed], "response": [g["response"] for g in packed]})
 
 
 def train_sft(rows: list[dict] | Path, *, model: str, cfg: TrainConfig, export_dir: Path, storage_dir: Path,
@@ -241,7 +267,7 @@ def train_sft(rows: list[dict] | Path, *, model: str, cfg: TrainConfig, export_d
     export_dir.parent.mkdir(parents=True, exist_ok=True)
     storage_dir.mkdir(parents=True, exist_ok=True)
     started = time.time()
-    dataset, n_rows = training_dataset(rows, cfg.workers)
+    dataset, n_rows = training_dataset(rows, cfg.workers, cfg.pair_orders)
     total_steps = optimizer_steps(n_rows, cfg)
     trainer = TorchTrainer(
         _train_worker,
@@ -267,7 +293,8 @@ def train_sft(rows: list[dict] | Path, *, model: str, cfg: TrainConfig, export_d
     metrics = {"loss": record["final_epoch_loss"], "step": record["steps"], "epoch": record["epochs"] - 1,
                "resumed_from_step": record.get("resumed_from_step"), "wall_s": time.time() - started}
     loss = "-" if metrics["loss"] is None else f"{metrics['loss']:.4f}"
-    log(f"  train: {n_rows} examples, {cfg.workers} workers, ZeRO-{cfg.zero_stage}, {metrics['step']} steps, "
+    unit = "pairs" if cfg.pair_orders else "examples"
+    log(f"  train: {n_rows} {unit}, {cfg.workers} workers, ZeRO-{cfg.zero_stage}, {metrics['step']} steps, "
         f"loss {loss}, {metrics['wall_s']:.1f}s")
     return metrics
 

@@ -3,7 +3,7 @@ import math
 import pytest
 
 from judge_ray.evaluation.metrics import (agreement, confusion_matrix, majority_vote, position_free_verdict,
-                                          precision_recall_f1, swap_consistency)
+                                          precision_recall_f1, slot_log_odds, swap_consistency)
 
 
 def test_agreement():
@@ -62,6 +62,15 @@ def test_position_free_verdict_cancels_the_prior_both_orders_share():
     assert position_free_verdict([0.9, sig(3.0)], [0.9, sig(3.0)]) is None  # nothing but the prior
     assert position_free_verdict([1.0], [0.999]) == "A"  # probabilities of exactly 1 are clipped, not infinite
     assert position_free_verdict([], [0.5]) is None
+
+
+def test_slot_log_odds_split_a_pair_into_its_first_slot_prior_and_content_margin():
+    sig = lambda x: 1 / (1 + math.exp(-x))  # noqa: E731
+    prior, margin = slot_log_odds([sig(2.5)], [sig(1.5)])  # prior +2, content +0.5 for the original A
+    assert prior == pytest.approx(2.0) and margin == pytest.approx(0.5)  # |margin| < |prior|: inconsistent
+    prior, margin = slot_log_odds([sig(0.5)], [sig(-1.5)])  # prior -0.5 (second slot), content +1
+    assert prior == pytest.approx(-0.5) and margin == pytest.approx(1.0)  # greedy: A, then A's slot (2nd)
+    assert slot_log_odds([0.5], []) is None
 
 
 def _j(pid, order, sample, winner, verdict, prob_a, free=False, free_verdict=""):

@@ -68,4 +68,5 @@ def test_judge_quality_on_a_tiny_run_directory(ray_cluster, tiny_model, tmp_path
             assert m["scored"] == n and m["agreement_ci"]["n"] == n and m["swap"]["judged_both_orders"] == n
             assert m["policy"]["ties"] == "exclude"
             assert 0.0 <= m["swap"]["position_free_agreement"] <= 1.0  # the harness keeps each order's P(A)
+            assert m["swap"]["content_margin"] >= 0.0 and isinstance(m["swap"]["first_slot_prior"], float)
         assert f"| {name} | M_0 (seed) | {n} |" in text and f"| {name} | M_1 | {n} |" in text

@@ -1,4 +1,6 @@
 """Every metric pinned on hand-computed cases."""
+import math
+
 import pytest
 
 from judge_ray.evaluation.scoring import rewardbench_sections, score
@@ -82,6 +84,11 @@ def test_position_free_agreement_reads_both_orders_probabilities():
     s = score(preds, ties="exclude", unparseable="miss")["swap"]
     assert s["consistency"] == pytest.approx(1 / 4)
     assert s["position_free_agreement"] == pytest.approx(2 / 3) and s["position_free_agreement_ci"]["n"] == 3
+    logit = lambda q: math.log(q / (1 - q))  # noqa: E731
+    priors = [(logit(0.95) + logit(0.80)) / 2] * 2 + [(logit(0.70) + logit(0.90)) / 2]
+    margins = [abs(logit(0.95) - logit(0.80)) / 2] * 2 + [abs(logit(0.70) - logit(0.90)) / 2]
+    assert s["first_slot_prior"] == pytest.approx(sum(priors) / 3) and s["first_slot_prior"] > 0
+    assert s["content_margin"] == pytest.approx(sum(margins) / 3)
     assert "position_free_agreement" not in score([p("A", "A", "B")], ties="exclude")["swap"]
 
 

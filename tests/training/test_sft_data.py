@@ -5,7 +5,8 @@ from transformers import AutoTokenizer
 
 from judge_ray.formats.chat import render_chat
 from judge_ray.formats.self_taught import VERDICT_PREFIX, judgment_text, pairwise_prompt
-from judge_ray.training.sft_data import IGNORE, collate, pad_to_workers, tokenize_example
+from judge_ray.training.sft_data import (IGNORE, batch_sequences, collate, group_by_pair, pad_to_workers, pair_key,
+                                        tokenize_example)
 
 
 @pytest.fixture(scope="module")
@@ -71,3 +72,25 @@ def test_pad_to_workers_repeats_instead_of_dropping():
     assert pad_to_workers(rows, 2) == rows + [{"i": 0}]
     assert pad_to_workers(rows[:1], 4) == [{"i": 0}] * 4
     assert pad_to_workers(rows, 3) == rows and pad_to_workers([], 2) == []
+
+
+def test_group_by_pair_packs_both_orders_of_a_pair_into_one_row():
+    rows = [{"pair_id": "p1", "prompt": "AB", "response": "[[A]]"},
+            {"pair_id": "p2", "prompt": "CD", "response": "[[B]]"},
+            {"pair_id": "p1", "prompt": "BA", "response": "[[B]]"}]
+    packed = group_by_pair(rows, "pair_id")
+    assert packed == [{"pair_id": "p1", "prompt": ["AB", "BA"], "response": ["[[A]]", "[[B]]"]},
+                      {"pair_id": "p2", "prompt": ["CD"], "response": ["[[B]]"]}]
+    # A worker's batch: packed cells (lists, or arrays as Arrow hands them back) and plain rows alike.
+    import numpy as np
+
+    prompts = [np.array(packed[0]["prompt"]), "EF"]
+    assert batch_sequences(prompts, [np.array(packed[0]["response"]), "[[A]]"]) == [
+        ("AB", "[[A]]"), ("BA", "[[B]]"), ("EF", "[[A]]")]
+
+
+def test_pair_key_is_the_sft_sets_pair_id_or_a_judgelm_files_id():
+    assert pair_key(["pair_id", "id", "prompt"]) == "pair_id"
+    assert pair_key(["id", "prompt"]) == "id"
+    with pytest.raises(ValueError, match="pair_orders"):
+        pair_key(["prompt", "response"])
