@@ -112,7 +112,8 @@ def read_reference(path: Any, row: int, obj: dict) -> Optional[str]:
 def read_judgelm_records(source: str, split: Optional[str] = None,
                          limit: Optional[int] = None) -> tuple[str, list[dict]]:
     """(layout, records). judgelm records: id, question, answer_1, answer_2, reference, score_1, score_2,
-    explanation; sft records: id, prompt, response. One-line InputError naming file, row and field."""
+    explanation; sft records: id (a loop SFT row's pair_id: both orders share it), prompt, response.
+    One-line InputError naming file, row and field."""
     rows = read_records(source, "training data")
     layout = detect_layout(rows[0][1])
     if layout is None:
@@ -120,7 +121,7 @@ def read_judgelm_records(source: str, split: Optional[str] = None,
                          f"answer2_body/score/text; sft: prompt/response); fields are {sorted(rows[0][1])[:8]}")
     out = []
     for row, obj in rows[:limit] if limit else rows:
-        rid = str(obj.get("question_id", obj.get("id", row)))
+        rid = str(obj.get("question_id", obj.get("id", obj.get("pair_id", row))))  # a loop SFT row: its pair
         if layout == "sft":
             out.append({"id": rid, "prompt": require_text(source, row, obj, "prompt"),
                         "response": require_text(source, row, obj, "response")})

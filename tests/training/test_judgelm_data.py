@@ -64,6 +64,10 @@ def test_sft_layout_is_taken_as_is(tmp_path):
     pd.DataFrame([{"prompt": "p", "response": "r", "other": 1}]).to_parquet(tmp_path / "sft.parquet")
     layout, records = read_judgelm_records(str(tmp_path / "sft.parquet"))
     assert layout == "sft" and records == [{"id": "1", "prompt": "p", "response": "r"}]
+    # A loop's SFT rows name their pair; both orders of a swap-augmented pair share it (train.pair_orders).
+    pd.DataFrame([{"pair_id": "x7", "prompt": p, "response": "r"} for p in ("AB", "BA")]).to_parquet(
+        tmp_path / "loop.parquet")
+    assert [r["id"] for r in read_judgelm_records(str(tmp_path / "loop.parquet"))[1]] == ["x7", "x7"]
 
 
 @pytest.mark.parametrize("row, message", [
