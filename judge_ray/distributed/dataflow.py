@@ -110,8 +110,16 @@ def map_folder(src: Path, dst: Path, fn: Callable[..., pd.DataFrame], fn_kwargs:
         return _write_atomically(dst, write_here)
     ds = read_folder(src)
     if group_by:
-        ds = ds.repartition(max(1, min(200, rows // 20000 + 1)), keys=[group_by])
+        return write_folder(map_grouped(ds, fn, fn_kwargs, group_by, rows), dst)
     return write_folder(ds.map_batches(fn, fn_kwargs=fn_kwargs, batch_size=None, batch_format="pandas"), dst)
+
+
+def map_grouped(ds, fn: Callable[..., pd.DataFrame], fn_kwargs: dict, key: str, rows: int):
+    """`fn` over whole blocks that each hold every row of their `key` values: a hash partition by the key, one
+    partition per ~20k of the `rows` (at most 200), each block mapped at once (not a map per group: a frame per
+    group becomes a Parquet row group per group)."""
+    ds = ds.repartition(max(1, min(200, rows // 20000 + 1)), keys=[key])
+    return ds.map_batches(fn, fn_kwargs=fn_kwargs, batch_size=None, batch_format="pandas")
 
 
 class _FolderProgress:

@@ -216,18 +216,17 @@ def training_dataset(rows: list[dict] | Path, workers: int, pair_orders: bool = 
     if not isinstance(rows, (str, Path)):
         rows = list(rows)
         if pair_orders and rows:
-            key = pair_key(list(rows[0]))
-            rows = [{"prompt": g["prompt"], "response": g["response"]} for g in group_by_pair(rows, key)]
+            rows = group_by_pair(rows, pair_key(list(rows[0])))
         return ray.data.from_pandas(pd.DataFrame(pad_to_workers(rows, workers))[["prompt", "response"]]), len(rows)
-    from judge_ray.distributed.dataflow import read_folder
+    from judge_ray.distributed.dataflow import map_grouped, parquet_rows, read_folder
 
     def read():
         ds = read_folder(Path(rows))
         if not pair_orders:
             return ds.select_columns(["prompt", "response"])
         key = pair_key(ds.columns())
-        ds = ds.select_columns([key, "prompt", "response"]).repartition(max(1, workers), keys=[key])
-        return ds.map_batches(_pack_pairs, fn_kwargs={"key": key}, batch_size=None, batch_format="pandas").materialize()
+        ds = ds.select_columns([key, "prompt", "response"])
+        return map_grouped(ds, _pack_pairs, {"key": key}, key, parquet_rows(Path(rows))).materialize()
 
     ds = first = read()
     n = ds.count()
@@ -244,8 +243,7 @@ def _pack_pairs(block, key: str):
 
     from judge_ray.training.sft_data import group_by_pair
 
-    packed = group_by_pair(block.to_dict("records"), key)
-    return pd.DataFrame({"prompt": [g["prompt"] for g in packed], "response": [g["response"] for g in packed]})
+    return pd.DataFrame(group_by_pair(block.to_dict("records"), key), columns=["prompt", "response"])
 
 
 def train_sft(rows: list[dict] | Path, *, model: str, cfg: TrainConfig, export_dir: Path, storage_dir: Path,
