@@ -14,6 +14,7 @@ import time
 
 from judge_ray.errors import UserError
 from judge_ray.evaluation.quality import judge_quality
+from judge_ray.logs import configure
 
 
 def main() -> int:
@@ -22,6 +23,7 @@ def main() -> int:
     ap.add_argument("--max-tokens", type=int, default=0, help="reasoning tokens before the verdict (0: verdict alone)")
     ap.add_argument("--engine", default="transformers")
     args, extra = ap.parse_known_args()
+    configure()
     started = time.time()
     try:
         text, plot = judge_quality(args.run_dir, args.engine, args.max_tokens, extra)

@@ -88,7 +88,7 @@ def pool(kind: str, path: str, rows: list[dict], options: EngineOptions, args) -
     t0 = time.time()
     out = run_stage(rows, "generate", model=path, engine=kind, engine_options=options, stage_kwargs={},
                     pool_size=args.pool_size, batch_size=args.batch_size, actor_cpus=args.actor_cpus,
-                    actor_gpus=args.actor_gpus, log=lambda _: None)
+                    actor_gpus=args.actor_gpus)
     return time.time() - t0, [r["output"] for r in out]
 
 

@@ -36,7 +36,7 @@ def main() -> None:
                                                  "judge.mode=both", f"engine={args.engine}", f"run.root={args.out}",
                                                  f"judge.format={args.format}", f"judge.max_tokens={args.max_tokens}",
                                                  f"run.name={path.stem}", "run.overwrite=true"], EvaluateConfig)
-        ev = Evaluation(cfg, log=lambda _: None)
+        ev = Evaluation(cfg)
         out = ev.execute()
         m = json.loads((out / "metrics.json").read_text())
         row = metrics_row(f"{path.name} ({m['benchmark']['layout']})", m)

@@ -50,7 +50,7 @@ def measure(corpus: str, out: str, rows: int) -> dict:
                              f"selection.per_category={per_category}", "selection.min_difficulty=0",
                              "judge.samples=2", "generation.eval_fraction=0.1", f"run.root={out}", "run.name=scale",
                              "ray.pool_size=2", "ray.actor_cpus=1", "ray.batch_size=512", "ray.block_rows=4096"])
-    run = SelfTaughtRun(cfg, log=lambda _: None)
+    run = SelfTaughtRun(cfg)
     run.validate_inputs()
     run.run.prepare("scale", True)
     connect(num_cpus=4)

@@ -113,7 +113,7 @@ def probe(size: str, stage: int, tokenizer_model: str, root: Path) -> dict:
     started = time.time()
     try:
         train_sft(examples(), model=model, cfg=cfg, export_dir=work / "model", storage_dir=work / "checkpoints",
-                  seed=0, run_name=name, log=lambda _: None, probe_dir=probe_dir, from_config=from_config)
+                  seed=0, run_name=name, probe_dir=probe_dir, from_config=from_config)
         status = "ok"
     except Exception as e:  # noqa: BLE001 (a size that does not fit is a result, not a crash)
         text = f"{type(e).__name__}: {e}"

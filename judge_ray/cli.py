@@ -6,13 +6,14 @@ import sys
 from typing import Any, Callable, Optional, Sequence
 
 from judge_ray.errors import UserError
+from judge_ray.logs import configure
 
-USAGE = "usage: python {prog} [--config FILE] [key=value ...]"
+USAGE = "usage: python {prog} [--config FILE] [--verbose] [key=value ...]"
 
 
 def parse_args(argv: Sequence[str], prog: str, schema: Optional[type] = None) -> tuple[str | None, list[str]]:
-    """`--config FILE` and `key=value` overrides; `--help` prints every config key of `schema` with its default
-    and meaning, then exits."""
+    """`--config FILE` and `key=value` overrides; `--verbose` shows the project's debug lines; `--help` prints
+    every config key of `schema` with its default and meaning, then exits."""
     config, overrides, args = None, [], list(argv)
     while args:
         arg = args.pop(0)
@@ -31,6 +32,8 @@ def parse_args(argv: Sequence[str], prog: str, schema: Optional[type] = None) ->
             config = args.pop(0)
         elif arg.startswith("--config="):
             config = arg.split("=", 1)[1]
+        elif arg in ("-v", "--verbose"):
+            configure(verbose=True)
         elif arg.startswith("-"):
             raise UserError(f"unknown option {arg}; {USAGE.format(prog=prog)}")
         else:
@@ -39,7 +42,9 @@ def parse_args(argv: Sequence[str], prog: str, schema: Optional[type] = None) ->
 
 
 def main_guard(fn: Callable[[], Any]) -> int:
-    """Run a job; a UserError (and Ctrl-C) ends it with one line on stderr and a non-zero exit code."""
+    """Run a job with the project's logging configured (`logs.configure`); a UserError (and Ctrl-C) ends it
+    with one line on stderr and a non-zero exit code."""
+    configure()
     try:
         fn()
         return 0

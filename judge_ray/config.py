@@ -84,6 +84,12 @@ class SwapMode(Choice):
 
 
 ENGINES = ("auto", "vllm", "transformers")  # or package.module:ClassName, so `engine` stays a string
+
+
+def is_import_path(kind: str) -> bool:
+    """`package.module:ClassName`: an Engine subclass of the user's own (it must import on every Ray worker)."""
+    module, _, name = kind.partition(":")
+    return bool(module) and name.isidentifier()
 LAYOUTS = tuple(m.value for m in BenchmarkLayout)
 MODES = tuple(m.value for m in JudgeMode)
 VOTING_MODES = (JudgeMode.vote.value, JudgeMode.both_vote.value)  # modes that sample judge.samples per order
@@ -265,7 +271,7 @@ class RayConfig:
     actor_cpus: float = 1.0  # logical CPUs per engine actor (its torch threads follow)
     actor_gpus: float = 0.0  # GPUs per engine actor (0 on CPU)
     batch_size: int = 16  # rows per map_batches call on an engine actor
-    block_rows: int = 256  # rows per block of an engine stage, the unit of resume; no-model steps this small run here
+    block_rows: int = 256  # rows per block of an engine stage, the unit of resume; stages this small (CPU) run here
 
     def __post_init__(self) -> None:
         rules = _Rules().at_least(self, 1, "pool_size", "batch_size", "block_rows").at_least(self, 0, "actor_gpus")
@@ -307,8 +313,6 @@ class SelfTaughtConfig:
 
 
 def _engine_ok(engine: str) -> bool:
-    from judge_ray.engines.factory import is_import_path  # the factory's own test of package.module:ClassName
-
     return engine in ENGINES or is_import_path(engine)
 
 

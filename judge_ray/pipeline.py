@@ -6,11 +6,12 @@ each iteration re-annotates them with its improved judge, as in the paper.
 """
 from __future__ import annotations
 
+import logging
 import json
 import shutil
 import time
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Optional
 
 from judge_ray.config import (BenchmarkConfig, EvalJudgeConfig, EvaluateConfig, PolicyConfig, RunConfig,
                               SelfTaughtConfig, to_yaml)
@@ -18,7 +19,7 @@ from judge_ray.distributed.cluster import connect
 from judge_ray.engines.factory import engine_options, resolve_engine_kind
 from judge_ray.errors import UserError
 from judge_ray.evaluation.benchmarks import Benchmark, read_benchmark
-from judge_ray.corpus.read import CorpusFilters, check_corpus_spec, prepare_corpus
+from judge_ray.corpus.read import LOCAL_CORPUS_BYTES, CorpusFilters, check_corpus_spec, prepare_corpus
 from judge_ray.distributed import loop_data
 from judge_ray.distributed.dataflow import count_by, done_rows, scan
 from judge_ray.distributed.loop_data import EnginePool
@@ -29,12 +30,12 @@ from judge_ray.rundir import RunDir, read_json, write_json, write_text
 from judge_ray.stages.pairs import benchmark_row
 from judge_ray.summary import quality_table, summary_markdown, summary_table
 
-Log = Callable[[str], None]
+logger = logging.getLogger(__name__)
 
 
 class SelfTaughtRun:
-    def __init__(self, cfg: SelfTaughtConfig, log: Log = print):
-        self.cfg, self.log = cfg, log
+    def __init__(self, cfg: SelfTaughtConfig):
+        self.cfg = cfg
         self.run = RunDir(Path(cfg.run.root) / cfg.run.name)
         self.started = time.time()
 
@@ -53,7 +54,7 @@ class SelfTaughtRun:
         r = self.cfg.ray
         return EnginePool(engine=self.engine, engine_options=engine_options(self.cfg.vllm, r, self.cfg.run.seed),
                           pool_size=r.pool_size, batch_size=r.batch_size, actor_cpus=r.actor_cpus,
-                          actor_gpus=r.actor_gpus, block_rows=r.block_rows)
+                          actor_gpus=r.actor_gpus, block_rows=r.block_rows, local_rows=r.block_rows)
 
     # ---- stages: each one a Parquet folder of the run directory, resumed when interrupted ----
     def read_corpus(self) -> dict:
@@ -61,7 +62,7 @@ class SelfTaughtRun:
         d = self.cfg.data
         filters = CorpusFilters(instruction_field=d.instruction_field, min_chars=d.min_chars, max_chars=d.max_chars,
                                 language=d.language, max_instructions=d.max_instructions, seed=self.cfg.run.seed)
-        return prepare_corpus(self.corpus, filters, self.run.path / "corpus", self.log)
+        return prepare_corpus(self.corpus, filters, self.run.path / "corpus", local_bytes=LOCAL_CORPUS_BYTES)
 
     def select(self, corpus: dict) -> dict:
         """classify (engine) -> iter_1/classified/, then a balanced, challenging subset -> iter_1/instructions/."""
@@ -70,7 +71,7 @@ class SelfTaughtRun:
         if done_rows(out) is None:
             generator = self.cfg.generator or self.cfg.model
             loop_data.classify(self.run.path / "corpus" / "instructions", it / "classified", self.pool(), generator,
-                               s.categories, self.cfg.run.seed, s.max_candidates, corpus["kept"], self.log)
+                               s.categories, self.cfg.run.seed, s.max_candidates, corpus["kept"])
             loop_data.select(it / "classified", out, s.categories, s.per_category, s.min_difficulty,
                              self.cfg.ray.block_rows)
         counts = count_by(out, "category") if done_rows(out) else {}
@@ -87,7 +88,7 @@ class SelfTaughtRun:
             from judge_ray.engines.base import SamplingParams
 
             loop_data.build_pairs(it / "instructions", it / "pairs_built", self.pool(),
-                                  self.cfg.generator or self.cfg.model, selected, self.log,
+                                  self.cfg.generator or self.cfg.model, selected,
                                   sampling=SamplingParams(max_tokens=g.max_tokens, temperature=g.temperature,
                                                           top_p=g.top_p),
                                   modify_max_tokens=g.modify_max_tokens, seed=self.cfg.run.seed)
@@ -102,7 +103,7 @@ class SelfTaughtRun:
         j = self.cfg.judge
         return loop_data.judge_pairs(self.run.iter_dir(1) / "pairs", d / "requests", d / "judgments", self.pool(),
                                      model, samples=j.samples, seed=self.cfg.run.seed, stage=f"judge_{i}",
-                                     log=self.log, local_rows=self.cfg.ray.block_rows, max_tokens=j.max_tokens,
+                                     local_rows=self.cfg.ray.block_rows, max_tokens=j.max_tokens,
                                      temperature=j.temperature, top_p=j.top_p)
 
     def heldout_benchmark(self) -> Optional[Benchmark]:
@@ -147,7 +148,7 @@ class SelfTaughtRun:
             return read_json(metrics_path)
         jobs = {name: (bench, self.eval_config(model, name, self.eval_paths[name], name.startswith("labelled:")),
                        out_dir / "eval" / name.replace(":", "-")) for name, bench in eval_sets.items()}
-        metrics = judge_benchmarks(model, jobs, self.engine, "pairwise", self.log)
+        metrics = judge_benchmarks(model, jobs, self.engine, "pairwise")
         write_json(metrics_path, metrics)
         return metrics
 
@@ -156,7 +157,7 @@ class SelfTaughtRun:
         cfg = self.cfg
         self.validate_inputs()
         resumed = self.run.prepare(to_yaml(cfg), cfg.run.overwrite)
-        self.log(f"[run] {'resuming' if resumed else 'starting'} {self.run.path} — model {cfg.model}, "
+        logger.info(f"[run] {'resuming' if resumed else 'starting'} {self.run.path} — model {cfg.model}, "
                  f"engine {self.engine}, {cfg.iterations} iteration(s)")
         connect(cfg.ray.address, cfg.ray.num_cpus, use_gpu=cfg.train.use_gpu)
 
@@ -196,7 +197,7 @@ class SelfTaughtRun:
             d, prev = self.run.iter_dir(i), self.run.iter_dir(i - 1)
             label = "M_0" if i == 1 else f"M_{i - 1}"
             if eval_sets and (i > 1 or cfg.eval.baseline):
-                self.log(f"[eval] {label} on {', '.join(eval_sets)}")
+                logger.info(f"[eval] {label} on {', '.join(eval_sets)}")
                 metrics = self.evaluate(judge_model, eval_sets, prev)
                 if i == 1:
                     rows.append({"iter": 0, "judge": "M_0 (seed)", "evals": metrics})
@@ -207,12 +208,12 @@ class SelfTaughtRun:
                 t = time.time()
             if i > cfg.iterations:
                 break
-            self.log(f"[iter {i}/{cfg.iterations}] judgments by {label}")
+            logger.info(f"[iter {i}/{cfg.iterations}] judgments by {label}")
             self.judge(judge_model, d, i)
             j = cfg.judge
             stats = loop_data.reject(d / "judgments", d / "sft", cfg.run.seed + i, j.balance_sft, j.swap_augment,
                                      cfg.ray.block_rows)
-            self.log(f"  rejection: {stats['correct_judgments']}/{stats['judgments']} judgments correct; "
+            logger.info(f"  rejection: {stats['correct_judgments']}/{stats['judgments']} judgments correct; "
                      f"{stats['pairs_kept']} pairs kept, {stats['pairs_dropped']} dropped; "
                      f"SFT A/B {stats['sft_winner_A']}/{stats['sft_winner_B']}")
             train_metrics = self.train(d / "sft", stats["sft_rows"], d, i)
@@ -227,26 +228,28 @@ class SelfTaughtRun:
         extra.append(f"- total wall time: {time.time() - self.started:.0f}s")
         text = summary_markdown(cfg.run.name, header, rows, extra)
         write_text(self.run.path / "summary.md", text)
-        self.log("\n" + "\n".join(header) + "\n\n" + summary_table(rows) + "\n\n" + quality_table(rows) + "\n")
-        self.log(f"[run] done: {self.run.path} ({time.time() - self.started:.0f}s)")
+        logger.info("\n" + "\n".join(header) + "\n\n" + summary_table(rows) + "\n\n" + quality_table(rows) + "\n")
+        logger.info(f"[run] done: {self.run.path} ({time.time() - self.started:.0f}s)")
         return self.run.path
 
     def train(self, sft: Path, sft_rows: int, d: Path, i: int) -> dict:
+        from judge_ray.distributed.data_stages import LocalEngines
         from judge_ray.models import resolve_model
         from judge_ray.training.zero3 import copy_model, train_sft
 
         state = d / "train_metrics.json"
         if (d / "model" / "config.json").exists() and state.exists():
             return read_json(state)
+        LocalEngines.release()  # the train workers load the seed model: the driver keeps no engine meanwhile
         if not sft_rows:
-            self.log("  train: no SFT example survived rejection sampling; M_i = M_0")
+            logger.info("  train: no SFT example survived rejection sampling; M_i = M_0")
             copy_model(resolve_model(self.cfg.model), d / "model")
             metrics: dict = {"loss": None, "skipped": True}
         else:
-            self.log(f"[iter {i}/{self.cfg.iterations}] fine-tuning the seed model on {sft_rows} judgments")
+            logger.info(f"[iter {i}/{self.cfg.iterations}] fine-tuning the seed model on {sft_rows} judgments")
             metrics = train_sft(sft, model=self.cfg.model, cfg=self.cfg.train, export_dir=d / "model",
                                 storage_dir=d / "checkpoints", seed=self.cfg.run.seed + i,
-                                run_name=f"{self.cfg.run.name}-iter{i}", log=self.log,
+                                run_name=f"{self.cfg.run.name}-iter{i}",
                                 record={"judge_format": "pairwise", "recipe": "self_taught", "iteration": i})
         write_json(state, metrics)
         if not self.cfg.train.keep_checkpoints:
@@ -265,8 +268,13 @@ class SelfTaughtRun:
 
 
 
-def run_self_taught(cfg: SelfTaughtConfig, log: Log = print) -> Path:
-    return SelfTaughtRun(cfg, log).execute()
+def run_self_taught(cfg: SelfTaughtConfig) -> Path:
+    from judge_ray.distributed.data_stages import LocalEngines
+
+    try:
+        return SelfTaughtRun(cfg).execute()
+    finally:
+        LocalEngines.release()
 
 
 __all__ = ["run_self_taught", "SelfTaughtRun"]

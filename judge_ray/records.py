@@ -13,7 +13,6 @@ from typing import Any, Iterator, Optional
 from judge_ray.errors import InputError
 
 TABULAR = (".parquet",)
-JSON_SUFFIXES = (".jsonl", ".json")
 
 
 def iter_records(source: str | Path, what: str = "data file", split: Optional[str] = None,

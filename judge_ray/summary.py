@@ -19,7 +19,22 @@ def _num(x, fmt: str = "{:.3f}") -> str:
 
 COLUMNS = ["iter", "judge", "judgments", "correct", "SFT kept", "pairs dropped", "train loss", "wall s"]
 QUALITY_COLUMNS = ["iter", "judge", "eval set", "pairs", "agreement [95% CI]", "consistency [95% CI]",
-                   "bias 1st [95% CI]", "bias 2nd", "unaided verdicts"]
+                   "position-free [95% CI]", "1st-slot prior", "bias 1st [95% CI]", "bias 2nd", "unaided verdicts"]
+# What each column of the quality table means, one line each (printed under the table).
+QUALITY_LEGEND = [
+    "pairs: the labelled pairs scored (ties set aside): the n of agreement, consistency and position-free",
+    "agreement: the verdict (both orders, k samples per order voted; orders that disagree are a tie, which is "
+    "wrong) equals the label; a coin: 25%",
+    "consistency: both orders give the same verdict; a coin: 50%",
+    "position-free: the label against the judge's preference with its slot prior cancelled (both orders' "
+    "log-odds of the answer); a coin: 50%",
+    "1st-slot prior: mean log-odds the judge adds to whichever answer is shown first (0: none; +1.0: 2.7 to 1 "
+    "for the first slot)",
+    "bias 1st / 2nd: of the inconsistent pairs, the share that favoured the first / second slot",
+    "unaided verdicts: the share of judgments whose free text already held a well-formed [[A]]/[[B]]",
+    "brackets: 95% Wilson intervals; `iter_i/eval/<set>/` holds each set's predictions.jsonl, metrics.json and "
+    "confusion.png (the evaluation harness, `jobs/evaluate.py`'s code)",
+]
 
 
 def summary_table(rows: Sequence[dict]) -> str:
@@ -41,9 +56,14 @@ def quality_table(rows: Sequence[dict]) -> str:
             lines.append([str(r["iter"]), r["judge"], name, str(m["scored"]),
                           pct_with_interval(m.get("agreement"), m.get("agreement_ci")),
                           pct_with_interval(swap.get("consistency"), swap.get("consistency_ci")) if swap else "-",
+                          pct_with_interval(swap.get("position_free_agreement"),
+                                            swap.get("position_free_agreement_ci")) if swap else "-",
+                          _num(swap.get("first_slot_prior"), "{:+.2f}"),
                           pct_with_interval(swap.get("bias_first"), swap.get("bias_first_ci")) if swap else "-",
                           _pct(swap.get("bias_second")) if swap else "-", _pct(m.get("unaided_verdict_rate"))])
-    return markdown_table(lines, QUALITY_COLUMNS) if lines else "(no judge was evaluated)"
+    if not lines:
+        return "(no judge was evaluated)"
+    return markdown_table(lines, QUALITY_COLUMNS) + "\n\n" + "\n".join(f"- {line}" for line in QUALITY_LEGEND)
 
 
 def summary_markdown(name: str, header_lines: Sequence[str], rows: Sequence[dict], extra: Sequence[str] = ()) -> str:
@@ -51,12 +71,4 @@ def summary_markdown(name: str, header_lines: Sequence[str], rows: Sequence[dict
              "## How good is each judge", "", quality_table(rows), ""]
     if extra:
         parts += [*extra, ""]
-    parts.append("Each evaluation set is judged by the evaluation harness (`jobs/evaluate.py`'s code: "
-                 "`iter_i/eval/<set>/` holds its predictions.jsonl, metrics.json and confusion.png) in both "
-                 "orders, k samples per order majority-voted (k = 1: the greedy verdict); orders that disagree count "
-                 "as a tie, and a tie is "
-                 "wrong (tie-labelled pairs are set aside). 'pairs' = n of agreement and consistency; position "
-                 "bias is the share of the inconsistent pairs that favoured the first / second slot. Brackets "
-                 "are 95% Wilson intervals. 'unaided verdicts' is the share of judgments whose free text already "
-                 "held a well-formed [[A]]/[[B]].")
     return "\n".join(parts) + "\n"

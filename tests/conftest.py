@@ -3,7 +3,6 @@ and the tiny model built once into a session cache."""
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -54,7 +53,38 @@ def ray_cluster():
     ray.shutdown()
 
 
-@pytest.fixture()
-def workdir(tmp_path: Path) -> Path:
-    yield tmp_path
-    shutil.rmtree(tmp_path, ignore_errors=True)
+class TinyRun:
+    """The loop run every run-directory test reads: its config, overrides, directory and log lines."""
+
+    def __init__(self, overrides: list[str], cfg, path: Path, logs: list[str]):
+        self.overrides, self.cfg, self.path, self.logs = overrides, cfg, path, logs
+
+
+def labelled_gold(folder: Path) -> str:
+    """Three labelled pairs, one a tie (set aside by a pairwise judge)."""
+    import json
+
+    path = folder / "gold.jsonl"
+    rows = [{"question": "2+2?", "answer_a": "4", "answer_b": "5", "label": "A"},
+            {"question": "Capital of France?", "answer_a": "Lyon", "answer_b": "Paris", "label": "B"},
+            {"question": "Same?", "answer_a": "x", "answer_b": "x", "label": "tie"}]
+    path.write_text("\n".join(json.dumps(r) for r in rows))
+    return str(path)
+
+
+@pytest.fixture(scope="session")
+def tiny_run(ray_cluster, tiny_model, tmp_path_factory) -> TinyRun:
+    """One loop run per test session on the tiny model: two iterations, the seed evaluated as a baseline, the
+    bundled labelled set and a small one with a tie, on the transformers engine. Tests read it; a test that
+    changes a run works on a copy."""
+    from judge_ray.config import load_config
+    from judge_ray.pipeline import run_self_taught
+    from tests.helpers import TINY_LOOP, project_lines
+
+    root = tmp_path_factory.mktemp("loop")
+    overrides = TINY_LOOP + ["iterations=2", "engine=transformers", f"run.root={root}", "run.name=r",
+                             f"data.labelled_eval=[bundled,{labelled_gold(root)}]"]
+    cfg = load_config(None, overrides)
+    with project_lines() as logs:
+        path = run_self_taught(cfg)
+    return TinyRun(overrides, cfg, path, logs)

@@ -1,9 +1,12 @@
 """Helpers several test modules share (fixtures live in conftest.py, the fake engine in fakes.py)."""
 from __future__ import annotations
 
+import contextlib
+import logging
 import subprocess
 import sys
 from pathlib import Path
+from typing import Iterator
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "tests" / "fixtures"
@@ -16,10 +19,53 @@ TINY_LOOP = ["model=tiny", "iterations=1", "selection.per_category=2", "selectio
              "ray.actor_cpus=1"]
 
 
+@contextlib.contextmanager
+def project_lines(level: int = logging.INFO) -> Iterator[list[str]]:
+    """The project's log lines (every `judge_ray.*` logger) emitted inside the block, as their messages."""
+    lines: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(record.getMessage())
+
+    project, handler = logging.getLogger("judge_ray"), Collect(level)
+    before = project.level
+    project.addHandler(handler)
+    project.setLevel(min(level, before or level))
+    try:
+        yield lines
+    finally:
+        project.removeHandler(handler)
+        project.setLevel(before)
+
+
 def run_job(name: str, *args: str, cwd: Path = REPO, timeout: float = 300) -> subprocess.CompletedProcess:
     """`python jobs/<name> args...` as a user runs it."""
     return subprocess.run([sys.executable, str(REPO / "jobs" / name), *args], cwd=cwd, capture_output=True,
                           text=True, timeout=timeout)
+
+
+def job_here(capsys, name: str, *args: str) -> subprocess.CompletedProcess:
+    """`python jobs/<name> args...` in this process, as its `__main__` runs it (`main_guard(main)`, SystemExit
+    for --help): the jobs' argument, config and input errors cost no interpreter start. The job must stop before
+    it starts Ray (every user mistake is found before then); a test that needs a real process uses `run_job`."""
+    import runpy
+
+    def ray_up() -> bool:
+        return "ray" in sys.modules and sys.modules["ray"].is_initialized()
+
+    before = ray_up()
+    module = runpy.run_path(str(REPO / "jobs" / name), run_name="job_under_test")
+    argv, sys.argv = sys.argv, [str(REPO / "jobs" / name), *args]
+    try:
+        code = module["main_guard"](module["main"])
+    except SystemExit as exc:
+        code = exc.code or 0
+    finally:
+        sys.argv = argv
+    out, err = capsys.readouterr()
+    assert before or not ray_up(), f"jobs/{name} {' '.join(args)} started Ray in the test process"
+    return subprocess.CompletedProcess([name, *args], code, out, err)
 
 
 def assert_one_line_error(proc: subprocess.CompletedProcess, *words: str) -> None:

@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Iterable, Sequence
 
-from judge_ray.stages.pairs import order_key, place, placement, slot_surplus
+from judge_ray.stages.pairs import place, placement, slot_surplus
+from judge_ray.stages.seeds import order_key
 from judge_ray.stages.rejection import pick_one, sft_row, swapped_sft_row
 
 

@@ -4,13 +4,16 @@ import json
 import pytest
 
 from tests.helpers import FIXTURES as FIX
-from tests.helpers import assert_one_line_error
-from tests.helpers import run_job as job
-
-pytestmark = pytest.mark.slow  # every test here runs a job process (a second or two each)
+from tests.helpers import assert_one_line_error, job_here
 
 
-def test_scores_a_predictions_file_and_reproduces_from_its_own_output(tmp_path):
+@pytest.fixture()
+def job(capsys):
+    """The job in this process (`job_here`): scoring a predictions file needs no model and no Ray."""
+    return lambda name, *args: job_here(capsys, name, *args)
+
+
+def test_scores_a_predictions_file_and_reproduces_from_its_own_output(job, tmp_path):
     preds = tmp_path / "other.jsonl"
     preds.write_text("".join(json.dumps(r) + "\n" for r in [
         {"id": "1", "winner": "B", "winner_swapped": "A"}, {"id": "2", "winner": "A", "winner_swapped": "A"},
@@ -39,7 +42,7 @@ def test_scores_a_predictions_file_and_reproduces_from_its_own_output(tmp_path):
     assert {k: v for k, v in m.items() if k not in drop} == {k: v for k, v in m2.items() if k not in drop}
 
 
-def test_predictions_that_do_not_match_the_benchmark(tmp_path):
+def test_predictions_that_do_not_match_the_benchmark(job, tmp_path):
     preds = tmp_path / "p.jsonl"
     preds.write_text(json.dumps({"id": "nope", "winner": "A"}) + "\n")
     proc = job("evaluate.py", f"benchmark.path={FIX / 'benchmarks' / 'llmbar.json'}", f"judge.predictions={preds}",
@@ -48,7 +51,7 @@ def test_predictions_that_do_not_match_the_benchmark(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
-def test_unknown_benchmark_layout_and_missing_model(tmp_path):
+def test_unknown_benchmark_layout_and_missing_model(job, tmp_path):
     bad = tmp_path / "b.jsonl"
     bad.write_text(json.dumps({"q": 1}) + "\n")
     assert_one_line_error(job("evaluate.py", f"benchmark.path={bad}", "judge.model=tiny", f"run.root={tmp_path}/o"),
@@ -58,7 +61,7 @@ def test_unknown_benchmark_layout_and_missing_model(tmp_path):
     assert not (tmp_path / "o").exists()
 
 
-def test_train_judge_bad_data_is_one_line_and_writes_nothing(tmp_path):
+def test_train_judge_bad_data_is_one_line_and_writes_nothing(job, tmp_path):
     bad = tmp_path / "t.jsonl"
     bad.write_text(json.dumps({"question_body": "q", "answer1_body": "a", "answer2_body": "b", "text": "x",
                                "score": [0, 4]}) + "\n")
@@ -68,7 +71,7 @@ def test_train_judge_bad_data_is_one_line_and_writes_nothing(tmp_path):
     assert not (tmp_path / "runs").exists()
 
 
-def test_one_odd_row_does_not_cost_the_other_rows(tmp_path):
+def test_one_odd_row_does_not_cost_the_other_rows(job, tmp_path):
     """Regression: a published file with an unusable row is scored on every other row; the skipped row is
     listed with its reason in metrics.json and summary.md; benchmark.strict=true refuses it in one line."""
     bench = FIX / "benchmarks" / "published" / "llmbar.json"  # row 3 has label 3; no ids: row numbers

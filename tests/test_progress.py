@@ -2,6 +2,7 @@
 import io
 
 from judge_ray.progress import StageProgress, eta_text
+from tests.helpers import project_lines
 
 
 class Clock:
@@ -13,8 +14,13 @@ class Clock:
 
 
 def test_plain_lines_every_interval_with_rate_and_eta():
-    clock, lines = Clock(), []
-    p = StageProgress("judge", 1000, log=lines.append, every_s=30, stream=io.StringIO(), clock=clock)
+    clock = Clock()
+    p = StageProgress("judge", 1000, every_s=30, stream=io.StringIO(), clock=clock)
+    with project_lines() as lines:
+        _updates(p, clock, lines)
+
+
+def _updates(p, clock, lines):
     clock.now = 10
     p.update(100)
     assert lines == []  # not yet 30 s

@@ -9,11 +9,13 @@ counts, never the corpus.
 from __future__ import annotations
 
 import glob
+import itertools
 import json
+import logging
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Iterator, Optional
 
 import pandas as pd
 
@@ -22,6 +24,8 @@ from judge_ray.distributed.dataflow import count_by, parquet_rows, scan
 from judge_ray.errors import InputError, UserError
 from judge_ray.rundir import read_json, write_json
 from judge_ray.stages.selection import Descending
+
+logger = logging.getLogger(__name__)
 
 EXTENSIONS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".parquet": "parquet"}
 BROKEN = "broken JSON line"
@@ -165,26 +169,108 @@ def _load_hf(spec: str):
     return ds
 
 
-def sample_fields(raw, n: int = SAMPLE_ROWS) -> list[str]:
-    fields: dict[str, None] = {}
-    for r in raw.take(n):
+def _first_rows(spec: str, n: int) -> Iterator[object]:
+    """The corpus's first rows in the order `open_json_rows` reads them, read here from the first files: a Ray
+    Data `take(n)` would end its read early and leave an interrupted file-listing task's traceback in the log."""
+    if is_datasets_dir(spec) or looks_like_hub_id(spec):
+        ds = _load_hf(spec)
+        yield from (ds[i] for i in range(min(n, len(ds))))
+        return
+    files = corpus_files(spec)
+    for path in files.get("jsonl", []):
+        with open(path, encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if line.strip():
+                    try:
+                        yield json.loads(line)
+                    except ValueError:
+                        yield None
+    for path in files.get("json", []):
         try:
-            row = json.loads(r["json"])
+            doc = json.loads(Path(path).read_bytes())
         except ValueError:
             continue
+        yield from (doc if isinstance(doc, list) else [doc])
+    for path in files.get("parquet", []):
+        import pyarrow.parquet as pq
+
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=n):
+            yield from batch.to_pylist()
+
+
+def sample_fields(spec: str, n: int = SAMPLE_ROWS) -> list[str]:
+    """The fields of the first `n` rows (unusable rows counted among them, as the read counts them)."""
+    fields: dict[str, None] = {}
+    for row in itertools.islice(_first_rows(spec, n), n):
         if isinstance(row, dict):
             fields.update(dict.fromkeys(row))
     return list(fields)
 
 
-def prepare_corpus(spec: str, filters: CorpusFilters, out_dir: Path, log=print) -> dict:
+# A corpus of local files this small (~ a few thousand instructions) is read in the driver (`_Here`).
+LOCAL_CORPUS_BYTES = 1 << 20
+
+
+def local_corpus_bytes(spec: str) -> Optional[int]:
+    """The bytes of a corpus of local files (None for a datasets directory or a hub id)."""
+    if is_datasets_dir(spec) or looks_like_hub_id(spec):
+        return None
+    return sum(Path(f).stat().st_size for files in corpus_files(spec).values() for f in files)
+
+
+def _json_rows_here(spec: str) -> pd.DataFrame:
+    """`open_json_rows` for a small corpus of local files, read in this process by the same batch functions."""
+    files, parts = corpus_files(spec), []
+    for path in files.get("jsonl", []):
+        lines = Path(path).read_text(encoding="utf-8", errors="replace").split("\n")
+        parts.append(_lines_to_json(pd.DataFrame({"text": lines})))
+    parts += [_array_file_to_json(pd.DataFrame({"bytes": [Path(p).read_bytes()]})) for p in files.get("json", [])]
+    parts += [_frame_to_json(pd.read_parquet(p)) for p in files.get("parquet", [])]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame({"json": []})
+
+
+class _Here:
+    """The two Ray Data passes of `prepare_corpus` done in this process over a frame (a small corpus: a Ray
+    Data execution costs ~6 s of fixed overhead on 2 cores, the whole read of a few hundred rows milliseconds)."""
+
+    def __init__(self, spec: str):
+        self.frame = _json_rows_here(spec)
+
+    def annotate(self, fn_kwargs: dict, directory: Path) -> None:
+        shutil.rmtree(directory, ignore_errors=True)
+        directory.mkdir(parents=True)
+        _write_frame(_to_corpus_rows(self.frame, **fn_kwargs), directory)
+
+    @staticmethod
+    def keep(annotated_dir: Path, threshold: Optional[str], directory: Path) -> None:
+        kept = pd.read_parquet(str(annotated_dir))
+        kept = kept[kept["drop"] == ""].drop(columns=["drop"])
+        kept = _ranked_at_most(kept, threshold) if threshold is not None else kept
+        shutil.rmtree(directory, ignore_errors=True)
+        directory.mkdir(parents=True)
+        _write_frame(_dedup_block(kept), directory)
+
+
+def _write_frame(frame: pd.DataFrame, directory: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    if len(frame):
+        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), str(directory / "part-0.parquet"))
+
+
+def prepare_corpus(spec: str, filters: CorpusFilters, out_dir: Path, local_bytes: int = 0) -> dict:
     """Read, filter, dedup and cap the corpus into `out_dir/instructions/`; returns the counts (also written
-    to `out_dir/stats.json`, which marks the stage finished)."""
+    to `out_dir/stats.json`, which marks the stage finished). A corpus of local files of at most `local_bytes`
+    is read in this process by the same batch functions (`_Here`); 0: always through Ray Data."""
     stats_path = out_dir / "stats.json"
     if stats_path.exists():
         return read_json(stats_path)
-    raw = open_json_rows(spec)
-    fields = sample_fields(raw)
+    check_corpus_spec(spec)
+    size = local_corpus_bytes(spec)
+    here = _Here(spec) if size is not None and size <= local_bytes else None
+    raw = None if here else open_json_rows(spec)
+    fields = sample_fields(spec)
     layout = detect_layout(fields, filters.instruction_field)
     if layout is None:
         wanted = (f"the field {filters.instruction_field!r} (data.instruction_field)" if filters.instruction_field
@@ -194,13 +280,13 @@ def prepare_corpus(spec: str, filters: CorpusFilters, out_dir: Path, log=print) 
     has_language = any(f in fields for f in LANGUAGE_FIELDS)
     language = filters.language if has_language else None
     if filters.language and not has_language:
-        log(f"[corpus] data.language={filters.language} ignored: the corpus has no language field")
-    rows = raw.map_batches(_to_corpus_rows, fn_kwargs={"layout": layout, "filters": filters, "language": language},
-                           batch_format="pandas")
+        logger.info(f"[corpus] data.language={filters.language} ignored: the corpus has no language field")
+    annotate = {"layout": layout, "filters": filters, "language": language}
     annotated_dir = out_dir / "annotated"
-    _write(rows, annotated_dir)
-
-    import ray.data
+    if here:
+        here.annotate(annotate, annotated_dir)
+    else:
+        _write(raw.map_batches(_to_corpus_rows, fn_kwargs=annotate, batch_format="pandas"), annotated_dir)
 
     counts = count_by(annotated_dir, "drop")  # streamed here batch by batch: counts, never rows
     read, usable = sum(counts.values()), counts.pop("", 0)
@@ -208,17 +294,13 @@ def prepare_corpus(spec: str, filters: CorpusFilters, out_dir: Path, log=print) 
         raise UserError(f"data.instructions={spec}: no instruction is left after the filters ({read} rows read; "
                         f"dropped: {_reasons(counts) or 'none'})")
     final_dir = out_dir / "instructions"
-    kept = ray.data.read_parquet(str(annotated_dir)).filter(expr="drop == ''").drop_columns(["drop"])
     cap = filters.max_instructions
-    if cap:  # the `cap` lowest seeded ranks of distinct texts, found with at most `cap` held here
-        threshold = _nth_smallest(annotated_dir, "rank", cap, usable_only=True)
-        if threshold is not None:
-            kept = kept.map_batches(_ranked_at_most, fn_kwargs={"threshold": threshold}, batch_format="pandas")
-    partitions = max(1, min(MAX_PARTITIONS, usable // ROWS_PER_PARTITION + 1))  # not 200 files for 100 rows
-    # Hash-partitioned by id, every copy of a text lands in one block; each block is deduplicated at once
-    # (not a map per group: that writes one Parquet row group per text).
-    _write(kept.repartition(partitions, keys=["id"]).map_batches(_dedup_block, batch_size=None, batch_format="pandas"),
-           final_dir)
+    # the `cap` lowest seeded ranks of distinct texts, found with at most `cap` held here
+    threshold = _nth_smallest(annotated_dir, "rank", cap, usable_only=True) if cap else None
+    if here:
+        here.keep(annotated_dir, threshold, final_dir)
+    else:
+        _keep_on_ray_data(annotated_dir, threshold, usable, final_dir)
     n_kept = parquet_rows(final_dir)
     copies = sum(int(c or 0) for batch in scan(final_dir, ["copies"]) for c in batch["copies"])
     dropped = {**counts, **({DUPLICATE: copies - n_kept} if copies > n_kept else {})}
@@ -226,9 +308,24 @@ def prepare_corpus(spec: str, filters: CorpusFilters, out_dir: Path, log=print) 
              "kept": n_kept, "language_filter": language}
     shutil.rmtree(annotated_dir, ignore_errors=True)
     write_json(stats_path, stats)
-    log(f"[corpus] {spec} ({layout}): {read} rows read, {stats['kept']} kept; dropped: {_reasons(dropped) or 'none'}"
-        + (f"; {stats['capped']} over data.max_instructions" if stats["capped"] else ""))
+    logger.info(f"[corpus] {spec} ({layout}): {read} rows read, {stats['kept']} kept; "
+                f"dropped: {_reasons(dropped) or 'none'}"
+                + (f"; {stats['capped']} over data.max_instructions" if stats["capped"] else ""))
     return stats
+
+
+def _keep_on_ray_data(annotated_dir: Path, threshold: Optional[str], usable: int, final_dir: Path) -> None:
+    """The usable rows, capped at the rank `threshold`, one per text (`_dedup_block`), through Ray Data."""
+    import ray.data
+
+    kept = ray.data.read_parquet(str(annotated_dir)).filter(expr="drop == ''").drop_columns(["drop"])
+    if threshold is not None:
+        kept = kept.map_batches(_ranked_at_most, fn_kwargs={"threshold": threshold}, batch_format="pandas")
+    partitions = max(1, min(MAX_PARTITIONS, usable // ROWS_PER_PARTITION + 1))  # not 200 files for 100 rows
+    # Hash-partitioned by id, every copy of a text lands in one block; each block is deduplicated at once
+    # (not a map per group: that writes one Parquet row group per text).
+    _write(kept.repartition(partitions, keys=["id"]).map_batches(_dedup_block, batch_size=None, batch_format="pandas"),
+           final_dir)
 
 
 def _nth_smallest(directory: Path, column: str, n: int, usable_only: bool = False) -> Optional[str]:

@@ -5,6 +5,8 @@ import logging
 import os
 from typing import Optional
 
+from judge_ray.logs import forward_worker_lines, quiet_third_parties
+
 # Env vars every Ray worker gets: quiet third-party progress/logging, our model cache.
 _QUIET = {"TQDM_DISABLE": "1", "TRANSFORMERS_VERBOSITY": "error", "TOKENIZERS_PARALLELISM": "false",
           "VLLM_LOGGING_LEVEL": "WARNING", "RAY_AUTH_MODE": "disabled",
@@ -31,6 +33,10 @@ def connect(address: Optional[str] = None, num_cpus: Optional[int] = None, use_g
         os.environ.setdefault(key, value)
     if not ray.is_initialized():
         address = address or os.environ.get("RAY_ADDRESS")
+        # The driver shows the workers' marked project warnings and errors (`logs.configure_worker`, called by
+        # the engine actors, train workers and Serve replicas) once each, in place of Ray's printer of their
+        # output. (Not Ray's worker_process_setup_hook: a worker that cannot import it never starts, and the
+        # stage waits forever.)
         kwargs = {"runtime_env": {"env_vars": worker_env(use_gpu)}, "log_to_driver": True,
                   "logging_level": logging.WARNING}
         if address:
@@ -38,10 +44,11 @@ def connect(address: Optional[str] = None, num_cpus: Optional[int] = None, use_g
         else:
             # More logical CPUs than cores: engine actors and train workers mostly wait on each other's stages.
             ray.init(num_cpus=num_cpus or max(os.cpu_count() or 1, 4), include_dashboard=False, **kwargs)
+        forward_worker_lines()
     ctx = DataContext.get_current()
     ctx.print_on_execution_start = False
     # Ray Data's own bars (one per operator, also from the train workers' dataset) would bury the stage
     # progress lines a person reads (`progress.StageProgress`: rows done, rows/s, ETA).
     ctx.enable_progress_bars = False
     ctx.execution_options.preserve_order = True
-    logging.getLogger("ray.data").setLevel(logging.ERROR)
+    quiet_third_parties()

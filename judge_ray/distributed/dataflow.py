@@ -1,6 +1,6 @@
 """Files to files through Ray Data: every stage of the loop reads a Parquet folder, maps its blocks (on an
-engine actor pool, or with a pure function) and writes a Parquet folder. The driver sees counts and a few
-thresholds, never the rows, so its memory does not grow with the corpus.
+actor pool of a stage's callable class, or with a pure function) and writes a Parquet folder. The driver sees
+counts and a few thresholds, never the rows, so its memory does not grow with the corpus.
 
 Two kinds of write, and why:
 - `write_checkpointed` (model work, hours at corpus scale) uses Ray Data's own row-level checkpointing by id
@@ -13,26 +13,28 @@ Two kinds of write, and why:
   (~6 s on 2 cores: list, read, map and write tasks, fresh workers) that dwarfs the work on a few hundred rows.
   It is the same pure batch function over the same rows, so the output is the same; at corpus scale the map
   runs on Ray Data and the driver holds no rows.
+- `write_here` (a model stage no bigger than one block, computed in this process by `data_stages`): written
+  atomically like `map_folder`; interrupted, it is redone whole, which costs what one block costs on a pool.
 
 A stage folder is finished when it holds `_done.json` (its row count, written last).
 """
 from __future__ import annotations
 
 import json
+import logging
 import shutil
-import threading
 import time
 from pathlib import Path
 from collections import Counter
-from typing import Any, Callable, Iterable, Iterator, Optional
+from typing import Any, Callable, Iterator, Optional
 
 import pandas as pd
 
-from judge_ray.engines.base import EngineOptions
-from judge_ray.progress import StageProgress
+from judge_ray.progress import Poller, StageProgress
+
+logger = logging.getLogger(__name__)
 
 DONE = "_done.json"
-Log = Callable[[str], None]
 
 
 def done_rows(folder: Path) -> Optional[int]:
@@ -88,6 +90,40 @@ def _write_atomically(folder: Path, write: Callable[[Path], Any]) -> int:
     return rows
 
 
+def _write_frame(frame: pd.DataFrame, folder: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    if len(frame):  # like Ray Data: a folder of 0 rows holds no Parquet file
+        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), str(folder / "part-0.parquet"))
+
+
+def write_here(compute: Callable[[StageProgress], pd.DataFrame], folder: Path, name: str, total: int) -> int:
+    """A model stage small enough to be one block, computed in this process (`compute(progress)` returns its
+    rows) and written atomically: an interrupted one is redone whole, which costs what one block costs on the
+    pool. A finished folder is read back, not recomputed."""
+    folder = Path(folder)
+    finished = done_rows(folder)
+    if finished is not None:
+        return finished
+    started = time.time()
+    progress = StageProgress(name, total)
+
+    def write(tmp: Path) -> None:
+        try:
+            _write_frame(compute(progress), tmp)
+        finally:
+            progress.finish()
+
+    rows = _write_atomically(folder, write)
+    seconds = time.time() - started
+    _mark_done(folder, rows, {"seconds": round(seconds, 1)})
+    shutil.rmtree(folder.parent / f".{folder.name}.checkpoint", ignore_errors=True)  # of an earlier pool run
+    logger.info(f"  {name}: {rows} rows in {seconds:.1f}s ({rows / max(seconds, 1e-9):.1f} rows/s, in this "
+                f"process) -> {folder}")
+    return rows
+
+
 def map_folder(src: Path, dst: Path, fn: Callable[..., pd.DataFrame], fn_kwargs: dict, local_rows: int,
                group_by: Optional[str] = None) -> int:
     """`fn(batch, **fn_kwargs)`, a pure pandas batch function, over the finished folder `src` into `dst`;
@@ -97,17 +133,11 @@ def map_folder(src: Path, dst: Path, fn: Callable[..., pd.DataFrame], fn_kwargs:
     rows = done_rows(src)
     rows = parquet_rows(src) if rows is None else rows
     if rows <= local_rows:
-        def write_here(tmp: Path) -> None:
-            import pyarrow as pa
-            import pyarrow.parquet as pq
+        def write(tmp: Path) -> None:
+            if rows:
+                _write_frame(fn(pd.read_parquet(str(src)), **fn_kwargs), tmp)
 
-            if not rows:
-                return  # like Ray Data: a folder of 0 rows holds no Parquet file
-            out = fn(pd.read_parquet(str(src)), **fn_kwargs)
-            if len(out):
-                pq.write_table(pa.Table.from_pandas(out, preserve_index=False), str(tmp / "part-0.parquet"))
-
-        return _write_atomically(dst, write_here)
+        return _write_atomically(dst, write)
     ds = read_folder(src)
     if group_by:
         return write_folder(map_grouped(ds, fn, fn_kwargs, group_by, rows), dst)
@@ -122,36 +152,28 @@ def map_grouped(ds, fn: Callable[..., pd.DataFrame], fn_kwargs: dict, key: str, 
     return ds.map_batches(fn, fn_kwargs=fn_kwargs, batch_size=None, batch_format="pandas")
 
 
-class _FolderProgress:
+class _FolderProgress(Poller):
     """Polls the rows written into a folder (Parquet footers) while a write runs: the driver never sees the
     rows themselves, so this is how it knows how far the stage has got."""
 
     def __init__(self, folder: Path, progress: StageProgress, every_s: float = 2.0):
-        self.folder, self.progress, self.every_s = folder, progress, every_s
+        super().__init__(every_s)
+        self.folder, self.progress = folder, progress
         self.counted: dict[str, int] = {}
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True)
 
-    def _run(self) -> None:
-        while not self.stop.wait(self.every_s):
-            for f in self.folder.glob("*.parquet"):
-                n = None if f.name in self.counted else file_rows(f)
-                if n is not None:
-                    self.counted[f.name] = n
-                    self.progress.update(n)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
+    def poll(self) -> None:
+        for f in self.folder.glob("*.parquet"):
+            n = None if f.name in self.counted else file_rows(f)
+            if n is not None:
+                self.counted[f.name] = n
+                self.progress.update(n)
 
     def __exit__(self, *exc):
-        self.stop.set()
-        self.thread.join()
+        super().__exit__(*exc)
         self.progress.finish()
 
 
-def write_checkpointed(build: Callable[[], Any], folder: Path, id_column: str, name: str, total: int,
-                       log: Log = print) -> int:
+def write_checkpointed(build: Callable[[], Any], folder: Path, id_column: str, name: str, total: int) -> int:
     """Write the dataset `build()` makes (it must start with a read) into `folder`, resumable by `id_column`.
 
     `build` is called with the checkpoint config in place: a dataset takes a copy of the DataContext when it
@@ -167,7 +189,7 @@ def write_checkpointed(build: Callable[[], Any], folder: Path, id_column: str, n
     checkpoints = folder.parent / f".{folder.name}.checkpoint"
     already = parquet_rows(folder) if folder.is_dir() else 0
     if already:
-        log(f"  [{name}] resuming: {already} of {total} rows were written before the interruption")
+        logger.info(f"  [{name}] resuming: {already} of {total} rows were written before the interruption")
     folder.mkdir(parents=True, exist_ok=True)
     ctx = DataContext.get_current()
     previous = ctx.checkpoint_config
@@ -177,7 +199,7 @@ def write_checkpointed(build: Callable[[], Any], folder: Path, id_column: str, n
                                              delete_checkpoint_on_success=False)
     started = time.time()
     try:
-        with _FolderProgress(folder, StageProgress(name, total, log)) as poll:
+        with _FolderProgress(folder, StageProgress(name, total)) as poll:
             poll.counted.update({f.name: 0 for f in folder.glob("*.parquet")})  # counted in `already`
             poll.progress.done = already
             build().write_parquet(str(folder))
@@ -186,42 +208,9 @@ def write_checkpointed(build: Callable[[], Any], folder: Path, id_column: str, n
     rows, seconds = parquet_rows(folder), time.time() - started
     _mark_done(folder, rows, {"seconds": round(seconds, 1)})
     shutil.rmtree(checkpoints, ignore_errors=True)
-    log(f"  {name}: {rows} rows in {seconds:.1f}s ({(rows - already) / max(seconds, 1e-9):.1f} rows/s) -> {folder}")
+    logger.info(f"  {name}: {rows} rows in {seconds:.1f}s ({(rows - already) / max(seconds, 1e-9):.1f} rows/s) "
+                f"-> {folder}")
     return rows
-
-
-class EngineStage:
-    """A Ray Data callable class: one engine per actor, one stage function applied to each batch."""
-
-    def __init__(self, stage: str, model: str, engine: str, engine_options: EngineOptions, stage_kwargs: dict,
-                 threads: int = 1):
-        import torch
-
-        from judge_ray.distributed.data_stages import STAGES
-        from judge_ray.engines.factory import make_engine
-        from judge_ray.models import resolve_model
-
-        torch.set_num_threads(max(1, threads))
-        self.fn = STAGES[stage]
-        self.kwargs = stage_kwargs
-        self.engine = make_engine(engine, resolve_model(model), engine_options)
-
-    def __call__(self, batch: pd.DataFrame) -> pd.DataFrame:
-        return pd.DataFrame(self.fn(self.engine, batch.to_dict("records"), **self.kwargs))
-
-
-def engine_map(ds, stage: str, *, model: str, engine: str, engine_options: EngineOptions, stage_kwargs: dict,
-               pool_size: int, batch_size: int, actor_cpus: float, actor_gpus: float, block_rows: int):
-    """`ds` cut into blocks of `block_rows` (the unit of resume and progress) and mapped on an actor pool."""
-    import ray.data
-
-    return ds.repartition(target_num_rows_per_block=max(1, block_rows)).map_batches(
-        EngineStage,
-        fn_constructor_kwargs=dict(stage=stage, model=model, engine=engine, engine_options=engine_options,
-                                   stage_kwargs=stage_kwargs, threads=int(max(1, actor_cpus))),
-        batch_size=batch_size, batch_format="pandas", num_cpus=actor_cpus, num_gpus=actor_gpus or None,
-        compute=ray.data.ActorPoolStrategy(size=pool_size),
-    )
 
 
 def scan(folder: Path, columns: list[str], batch_size: int = 65536) -> Iterator[dict[str, list]]:
@@ -241,24 +230,6 @@ def count_by(folder: Path, *columns: str) -> dict:
     for batch in scan(folder, list(columns)):
         counts.update(zip(*(batch[c] for c in columns)) if len(columns) > 1 else batch[columns[0]])
     return dict(counts)
-
-
-def nth_smallest(keys: Callable[[], Iterable[str]], n: int) -> Optional[str]:
-    """The n-th smallest of the hex keys that `keys()` yields (each call a fresh pass), exactly, holding a
-    histogram of 4-digit prefixes and the keys of one prefix rather than n keys: the split of 10^6 pairs
-    needs 250k of them. None when n < 1; the largest key when n exceeds their count."""
-    if n < 1:
-        return None
-    buckets: Counter = Counter(k[:4] for k in keys())
-    if not buckets:
-        return None
-    seen = 0
-    for prefix in sorted(buckets):
-        if seen + buckets[prefix] >= n:
-            inside = sorted(k for k in keys() if k[:4] == prefix)
-            return inside[n - seen - 1]
-        seen += buckets[prefix]
-    return max(k for k in keys())
 
 
 def plain(row: dict[str, Any]) -> dict[str, Any]:

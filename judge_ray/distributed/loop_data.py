@@ -7,26 +7,32 @@ so the same run gives the same rows whatever the block layout, the worker count 
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
 import pandas as pd
 
-from judge_ray.distributed.dataflow import (count_by, done_rows, engine_map, map_folder, nth_smallest, parquet_rows,
-                                            plain, read_folder, scan, write_checkpointed)
+from judge_ray.distributed.data_stages import engine_map, map_here, runs_here
+from judge_ray.distributed.dataflow import (count_by, done_rows, map_folder, parquet_rows, plain, read_folder, scan,
+                                            write_checkpointed, write_here)
 from judge_ray.engines.base import EngineOptions
 from judge_ray.stages.judging import judgment_requests
-from judge_ray.stages.pairs import order_key, place, placement, slot_surplus
+from judge_ray.stages.pairs import place, placement, slot_surplus
 from judge_ray.stages.rejection import pick_one, sft_row, swapped_sft_row
+from judge_ray.stages.seeds import nth_smallest, order_key
 from judge_ray.stages.selection import select_balanced
 
-Log = Callable[[str], None]
+logger = logging.getLogger(__name__)
+
 
 
 @dataclass(frozen=True)
 class EnginePool:
-    """Where an engine stage runs: the model and engine, and the actor pool that serves it."""
+    """Where an engine stage runs: the model and engine, and the actor pool that serves it. A stage of at most
+    `local_rows` rows without a GPU runs in this process instead (`data_stages.runs_here`); 0 means always the
+    pool (the kill tests, which kill its actors)."""
 
     engine: str
     engine_options: EngineOptions = field(default_factory=EngineOptions)
@@ -35,11 +41,35 @@ class EnginePool:
     actor_cpus: float = 1.0
     actor_gpus: float = 0.0
     block_rows: int = 256
+    local_rows: int = 0
 
     def map(self, ds, stage: str, model: str, **stage_kwargs):
         return engine_map(ds, stage, model=model, engine=self.engine, engine_options=self.engine_options,
                           stage_kwargs=stage_kwargs, pool_size=self.pool_size, batch_size=self.batch_size,
                           actor_cpus=self.actor_cpus, actor_gpus=self.actor_gpus, block_rows=self.block_rows)
+
+    def write(self, src: Path, out: Path, stage: str, model: str, *, id_column: str, total: int,
+              where: Optional[str] = None, post: Optional[Callable[[pd.DataFrame], pd.DataFrame]] = None,
+              **stage_kwargs) -> int:
+        """`stage` over the finished folder `src` (rows kept by the filter `where`) into `out`: resumable by
+        `id_column` on the pool (`dataflow.write_checkpointed`), or one block here, written atomically."""
+        if not runs_here(total, self.local_rows, self.actor_gpus):
+            def build():
+                ds = read_folder(src)
+                ds = ds.filter(expr=where) if where else ds
+                ds = self.map(ds, stage, model, **stage_kwargs)
+                return ds.map_batches(post, batch_format="pandas") if post else ds
+            return write_checkpointed(build, out, id_column, stage, total)
+
+        def compute(progress) -> pd.DataFrame:
+            frame = pd.read_parquet(str(src)) if any(Path(src).glob("*.parquet")) else pd.DataFrame()
+            frame = frame.query(where) if where and len(frame) else frame
+            rows = map_here(_rows(frame), stage, model=model, engine=self.engine, engine_options=self.engine_options,
+                            stage_kwargs=stage_kwargs, batch_size=self.batch_size, actor_cpus=self.actor_cpus,
+                            progress=progress)
+            out_frame = pd.DataFrame(rows)
+            return post(out_frame) if post and len(out_frame) else out_frame
+        return write_here(compute, out, stage, total)
 
 
 def _rows(batch: pd.DataFrame) -> list[dict]:
@@ -69,19 +99,15 @@ def _keep_ids(batch: pd.DataFrame, ids: frozenset) -> pd.DataFrame:
 
 # ---- selection ----
 def classify(corpus_dir: Path, out: Path, pool: EnginePool, model: str, categories: Sequence[str], seed: int,
-             max_candidates: Optional[int], kept: int, log: Log) -> int:
+             max_candidates: Optional[int], kept: int) -> int:
     """The model's category and difficulty for the first `max_candidates` instructions in seeded order."""
     threshold = nth_smallest(lambda: column(corpus_dir, "rank"), max_candidates) if max_candidates else None
     total = min(kept, max_candidates or kept)
 
-    def build():
-        ds = read_folder(corpus_dir)
-        if threshold is not None:
-            ds = ds.filter(expr=f"rank <= '{threshold}'")
-        return pool.map(ds, "classify", model, categories=list(categories), seed=seed)
-
-    log(f"[select] classifying {total} of {kept} instructions with {model}")
-    return write_checkpointed(build, out, "id", "classify", total, log)
+    logger.info(f"[select] classifying {total} of {kept} instructions with {model}")
+    return pool.write(corpus_dir, out, "classify", model, id_column="id", total=total,
+                      where=f"rank <= '{threshold}'" if threshold is not None else None,
+                      categories=list(categories), seed=seed)
 
 
 def select(classified: Path, out: Path, categories: Sequence[str], per_category: int,
@@ -99,11 +125,9 @@ def select(classified: Path, out: Path, categories: Sequence[str], per_category:
 
 
 # ---- pairs ----
-def build_pairs(instructions: Path, out: Path, pool: EnginePool, model: str, total: int, log: Log,
-                **stage_kwargs) -> int:
-    log(f"[pairs] y_w, x', y_l for {total} instructions with {model}")
-    return write_checkpointed(lambda: pool.map(read_folder(instructions), "pairs", model, **stage_kwargs),
-                              out, "id", "pairs", total, log)
+def build_pairs(instructions: Path, out: Path, pool: EnginePool, model: str, total: int, **stage_kwargs) -> int:
+    logger.info(f"[pairs] y_w, x', y_l for {total} instructions with {model}")
+    return pool.write(instructions, out, "pairs", model, id_column="id", total=total, **stage_kwargs)
 
 
 def _place(batch: pd.DataFrame, seed: int, split_threshold: Optional[str], flips: dict) -> pd.DataFrame:
@@ -126,20 +150,23 @@ def _requests(batch: pd.DataFrame, samples: int, seed: int, stage: str) -> pd.Da
 
 
 def judge_pairs(pairs: Path, requests: Path, out: Path, pool: EnginePool, model: str, *, samples: int, seed: int,
-                stage: str, log: Log, local_rows: int = 0, **judge_kwargs) -> int:
+                stage: str, local_rows: int = 0, **judge_kwargs) -> int:
     """N seeded judgments per training pair by `model`: the requests (one per pair x sample, `request_id`) are
     written first, so that a resumed judge stage skips by request id, then judged on the engine pool."""
     if done_rows(requests) is None:
         map_folder(pairs, requests, _requests, {"samples": samples, "seed": seed, "stage": stage}, local_rows)
-    return write_checkpointed(
-        lambda: pool.map(read_folder(requests), "judge", model, **judge_kwargs).map_batches(
-            _by_judge, fn_kwargs={"judge": model}, batch_format="pandas"),
-        out, "request_id", "judge", done_rows(requests), log)
+    return pool.write(requests, out, "judge", model, id_column="request_id", total=done_rows(requests),
+                      post=_ByJudge(model), **judge_kwargs)
 
 
-def _by_judge(batch: pd.DataFrame, judge: str) -> pd.DataFrame:
+@dataclass(frozen=True)
+class _ByJudge:
     """Each judgment names the model that wrote it (M_{i-1}: the seed's name, then an iteration's model dir)."""
-    return batch.assign(judge=judge)
+
+    judge: str
+
+    def __call__(self, batch: pd.DataFrame) -> pd.DataFrame:
+        return batch.assign(judge=self.judge)
 
 
 # ---- rejection sampling ----

@@ -7,6 +7,7 @@ import importlib.metadata
 import importlib.util
 from typing import TYPE_CHECKING
 
+from judge_ray.config import is_import_path
 from judge_ray.engines.base import Engine, EngineOptions
 from judge_ray.errors import UserError
 
@@ -30,12 +31,6 @@ def vllm_available() -> bool:
         return True
     except importlib.metadata.PackageNotFoundError:
         return False
-
-
-def is_import_path(kind: str) -> bool:
-    """`package.module:ClassName`: an Engine subclass of the user's own (it must import on every Ray worker)."""
-    module, _, name = kind.partition(":")
-    return bool(module) and name.isidentifier()
 
 
 def resolve_engine_kind(kind: str) -> str:

@@ -53,7 +53,6 @@ from judge_ray.stages.seeds import derive_seed
 from judge_ray.training.judgelm_data import field_for, read_reference, read_scores, required_keys
 
 # Layouts whose labels cannot be a tie: scored over A and B only (macro P/R/F1 over two classes).
-TWO_CLASS_LAYOUTS = ("rewardbench", "llmbar")
 ROW_NUMBERS = ("row numbers counting from 1 (the line number in JSONL, the position in a JSON array, "
                "the row in Parquet or a datasets table)")
 
@@ -75,7 +74,7 @@ class Benchmark:
 
     @property
     def two_class(self) -> bool:
-        return self.layout in TWO_CLASS_LAYOUTS
+        return is_two_class(self.layout)
 
     def id_note(self) -> str:
         """How this benchmark's ids are formed, for error messages about ids."""
@@ -92,22 +91,21 @@ def _arena_signature(obj: dict) -> bool:
     return all(k in obj for k in ("conversation_a", "conversation_b", "winner")) and ("tstamp" in obj or "anony" in obj)
 
 
-SIGNATURES: dict[str, Callable[[dict], bool]] = {
-    "arena": _arena_signature,
-    "pandalm": lambda o: all(f in o for f in ("response1", "response2", "annotator1")),
-    "mtbench": lambda o: all(f in o for f in ("conversation_a", "conversation_b", "winner")),
-    "autoj": lambda o: all(f in o for f in ("response 1", "response 2", "label")),
-    "rewardbench": lambda o: all(f in o for f in ("prompt", "chosen", "rejected")),
-    "llmbar": lambda o: all(f in o for f in ("output_1", "output_2", "label")),
-    "pairs": lambda o: all(f in o for f in ("answer_a", "answer_b", "label")),
-    "judgelm": lambda o: bool(field_for(o, "question") and field_for(o, "answer_1") and field_for(o, "answer_2")),
-}
-ID_FIELDS = {"pandalm": ("idx",), "judgelm": ("question_id", "id"), "mtbench": (), "arena": ("id", "question_id"),
-             "rewardbench": ("id",), "llmbar": ("id",), "autoj": ("id",), "pairs": ("id",)}
+def _has(*fields: str) -> Callable[[dict], bool]:
+    return lambda obj: all(f in obj for f in fields)
+
+
+def _judgelm_signature(obj: dict) -> bool:
+    return bool(field_for(obj, "question") and field_for(obj, "answer_1") and field_for(obj, "answer_2"))
 
 
 def detect_benchmark_layout(obj: dict) -> Optional[str]:
-    return next((layout for layout, matches in SIGNATURES.items() if matches(obj)), None)
+    """The first layout (in `LAYOUTS` order: the more specific signatures first) whose fields the row has."""
+    return next((name for name, layout in LAYOUTS.items() if layout.signature(obj)), None)
+
+
+def is_two_class(layout: str) -> bool:
+    return layout in LAYOUTS and LAYOUTS[layout].two_class
 
 
 # ---- field readers: tolerant of what published files hold ----
@@ -164,7 +162,7 @@ def winner_label(obj: dict) -> str:
 
 
 def _row_id(obj: dict, layout: str, row: int) -> str:
-    for key in ID_FIELDS[layout]:
+    for key in LAYOUTS[layout].id_fields:
         value = as_text(obj.get(key))
         if value is not None and value.strip():
             return value.strip()
@@ -294,11 +292,29 @@ def _pairs(row: int, obj: dict, _: dict) -> dict:
             "subset": as_text(obj.get("subset") or obj.get("category")) or ""}
 
 
-READERS: dict[str, Callable[[int, dict, dict], Optional[dict]]] = {
-    "pandalm": _pandalm, "judgelm": _judgelm, "mtbench": _mtbench, "arena": _arena, "rewardbench": _rewardbench,
-    "llmbar": _llmbar, "autoj": _autoj, "pairs": _pairs,
-}
-LAYOUT_NAMES = tuple(READERS)
+@dataclass(frozen=True)
+class Layout:
+    """One published benchmark layout: how `auto` recognises a row, how a row becomes an item, where its ids
+    come from, and whether its labels hold ties."""
+
+    name: str
+    signature: Callable[[dict], bool]  # the row has this layout's fields
+    reader: Callable[[int, dict, dict], Optional[dict]]  # (row number, row, {"turn", "seed"}) -> item, or None
+    id_fields: tuple[str, ...]  # the first present and non-empty is the id; none: the row number
+    two_class: bool = False  # labels are A/B only (a preference with no tie): scored over two classes
+
+
+# Detection order: a signature that another one contains comes first (arena's rows also have mtbench's fields).
+LAYOUTS: dict[str, Layout] = {layout.name: layout for layout in (
+    Layout("arena", _arena_signature, _arena, ("id", "question_id")),
+    Layout("pandalm", _has("response1", "response2", "annotator1"), _pandalm, ("idx",)),
+    Layout("mtbench", _has("conversation_a", "conversation_b", "winner"), _mtbench, ()),
+    Layout("autoj", _has("response 1", "response 2", "label"), _autoj, ("id",)),
+    Layout("rewardbench", _has("prompt", "chosen", "rejected"), _rewardbench, ("id",), two_class=True),
+    Layout("llmbar", _has("output_1", "output_2", "label"), _llmbar, ("id",), two_class=True),
+    Layout("pairs", _has("answer_a", "answer_b", "label"), _pairs, ("id",)),
+    Layout("judgelm", _judgelm_signature, _judgelm, ("question_id", "id")),
+)}
 
 
 def _reason(exc: InputError, row: int) -> str:
@@ -317,11 +333,11 @@ def read_benchmark(source: str, layout: str = "auto", split: Optional[str] = Non
         if found is None:
             first = rows[0] if rows else (bad[0][0], {})
             raise InputError(f"{source}:{first[0]}: in none of the known benchmark layouts "
-                             f"({', '.join(LAYOUT_NAMES)}); fields are {sorted(first[1])[:8]}")
+                             f"({', '.join(LAYOUTS)}); fields are {sorted(first[1])[:8]}")
         layout = found
-    reader = READERS[layout]
+    reader = LAYOUTS[layout].reader
     bench = Benchmark(layout, [], [{"row": r, "id": "", "reason": why} for r, why in bad])
-    bench.id_field = next((k for k in ID_FIELDS[layout] if any(k in obj for _, obj in rows[:20])), None)
+    bench.id_field = next((k for k in LAYOUTS[layout].id_fields if any(k in obj for _, obj in rows[:20])), None)
     seen: set[str] = set()
     for row, obj in rows:
         rid = _row_id(obj, layout, row)

@@ -12,13 +12,6 @@ from typing import Iterable, Optional, Sequence
 from judge_ray.formats.verdicts import swap_outcome
 
 
-def agreement(labels: Sequence[str], preds: Sequence[str]) -> float:
-    """Share of predictions equal to the label (accuracy); NaN-free: 0.0 for no items."""
-    if len(labels) != len(preds):
-        raise ValueError("labels and predictions differ in length")
-    return sum(y == p for y, p in zip(labels, preds)) / len(labels) if labels else 0.0
-
-
 def precision_recall_f1(labels: Sequence[str], preds: Sequence[str], classes: Sequence[str]) -> dict:
     """Per-class precision/recall/F1/support and their unweighted (macro) mean. A class never predicted has
     precision 0; a class never present has recall 0 (and is still averaged in: it is a class of the task)."""
@@ -35,13 +28,16 @@ def precision_recall_f1(labels: Sequence[str], preds: Sequence[str], classes: Se
     return out
 
 
-def confusion_matrix(labels: Sequence[str], preds: Sequence[str], classes: Sequence[str]) -> list[list[int]]:
-    """rows = label, columns = prediction, in `classes` order."""
-    index = {c: i for i, c in enumerate(classes)}
-    matrix = [[0] * len(classes) for _ in classes]
+def confusion_matrix(labels: Sequence[str], preds: Sequence[str], rows: Sequence[str],
+                     columns: Optional[Sequence[str]] = None) -> list[list[int]]:
+    """rows = label, in `rows` order; columns = prediction, in `columns` order (default: the rows; the scoring
+    adds the predictions that are no class, such as "unparsed")."""
+    columns = list(rows) if columns is None else list(columns)
+    row_at, col_at = {c: i for i, c in enumerate(rows)}, {c: i for i, c in enumerate(columns)}
+    matrix = [[0] * len(columns) for _ in rows]
     for y, p in zip(labels, preds):
-        if y in index and p in index:
-            matrix[index[y]][index[p]] += 1
+        if y in row_at and p in col_at:
+            matrix[row_at[y]][col_at[p]] += 1
     return matrix
 
 

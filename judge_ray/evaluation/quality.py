@@ -9,9 +9,10 @@ both orders and is consistent 50% of the time — the levels a trained judge has
 """
 from __future__ import annotations
 
+import logging
 import json
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Optional
 
 from judge_ray.errors import InputError
 from judge_ray.evaluation.intervals import pct_with_interval
@@ -19,6 +20,8 @@ from judge_ray.evaluation.report import markdown_table
 from judge_ray.labelled import bundled_labelled_path
 from judge_ray.rundir import is_self_taught_run, read_parquet, write_text
 from judge_ray.stages.pairs import benchmark_row
+
+logger = logging.getLogger(__name__)
 
 QUALITY_HEADER = ["benchmark", "judge", "n", "agreement [95% CI]", "consistency [95% CI]", "bias 1st [95% CI]",
                   "bias 2nd [95% CI]", "position-free agreement [95% CI]", "1st-slot prior / margin"]
@@ -88,12 +91,14 @@ def plot_quality(results: dict[str, dict[int, dict]], path: Path, title: str) ->
 
 
 def judge_quality(run_dir: str | Path, engine: str = "transformers", max_tokens: int = 0,
-                  extra: Optional[list[str]] = None, log: Callable[[str], None] = print) -> tuple[str, Path]:
+                  extra: Optional[list[str]] = None) -> tuple[str, Path]:
     """Evaluate every judge of `run_dir` on the bundled set and its held-out pairs; write and return the
     Markdown table and the plot (under <run>/quality/). `max_tokens` = reasoning before the verdict (0: the
     verdict alone, as the loop's CPU evaluation reads it)."""
     from judge_ray.config import EvaluateConfig, load_config
+    from judge_ray.distributed.data_stages import LocalEngines
     from judge_ray.evaluation.runner import Evaluation
+    from judge_ray.logs import quiet
 
     run = Path(run_dir)
     if not is_self_taught_run(run):
@@ -111,10 +116,12 @@ def judge_quality(run_dir: str | Path, engine: str = "transformers", max_tokens:
                                  "judge.format=pairwise", f"judge.max_tokens={max_tokens}", f"engine={engine}",
                                  "policy.ties=exclude", "policy.predicted_ties=miss", f"run.root={out}",
                                  f"run.name={name}", "run.overwrite=true", *(extra or [])], EvaluateConfig)
-        log(f"[quality] {name}: {path}")
-        Evaluation(cfg, log=lambda _: None).execute()
+        logger.info(f"[quality] {name}: {path}")
+        with quiet("judge_ray.evaluation", "judge_ray.distributed", "judge_ray.progress"):
+            Evaluation(cfg).execute()
         per_iter = json.loads((out / name / "metrics.json").read_text())
         results[name] = {int(k.split("_")[1]): v for k, v in per_iter.items()}
+    LocalEngines.release()
     table = markdown_table([row for name, per_iter in results.items() for row in quality_rows(name, per_iter)],
                            QUALITY_HEADER)
     plot = out / "quality.png"

@@ -9,10 +9,11 @@ on a benchmark, into a result directory a person can open:
 """
 from __future__ import annotations
 
+import logging
 import json
 import time
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Optional
 
 from judge_ray.config import VOTING_MODES, EvaluateConfig, config_from_yaml, to_yaml
 from judge_ray.errors import InputError
@@ -23,7 +24,7 @@ from judge_ray.evaluation.report import metrics_row, plot_confusion, plot_iterat
 from judge_ray.evaluation.scoring import score
 from judge_ray.rundir import RunDir, is_self_taught_run, read_json, trained_iterations, write_json, write_text
 
-Log = Callable[[str], None]
+logger = logging.getLogger(__name__)
 
 
 def self_taught_judges(run_dir: Path) -> Optional[list[tuple[int, str]]]:
@@ -51,8 +52,8 @@ def judge_format(requested: str, model: str, from_run: bool) -> str:
 
 
 class Evaluation:
-    def __init__(self, cfg: EvaluateConfig, log: Log = print):
-        self.cfg, self.log = cfg, log
+    def __init__(self, cfg: EvaluateConfig):
+        self.cfg = cfg
         self.out = RunDir(Path(cfg.run.root) / cfg.run.name)
 
     def validate(self) -> None:
@@ -64,7 +65,7 @@ class Evaluation:
         self.bench = read_benchmark(b.path, b.layout, b.split, b.limit, b.turn, self.cfg.run.seed, b.strict)
         self.layout, self.items = self.bench.layout, self.bench.items
         if self.bench.skipped:
-            self.log(f"[evaluate] {len(self.bench.skipped)} row(s) of {b.path} skipped: "
+            logger.info(f"[evaluate] {len(self.bench.skipped)} row(s) of {b.path} skipped: "
                      + "; ".join(f"{k} ({v})" for k, v in skipped_summary(self.bench.skipped).items())
                      + " — listed in metrics.json and summary.md")
         self.judges: list[tuple[Optional[int], str]] = []
@@ -89,7 +90,7 @@ class Evaluation:
             return read_json(out / "metrics.json")
         fmt = judge_format(self.cfg.judge.format, resolve_model(model), self.from_run)
         return judge_benchmarks(model, {"benchmark": (self.bench, self.cfg, out)}, self.engine, fmt,
-                                self.log)["benchmark"]
+                                )["benchmark"]
 
     def write_result(self, out: Path, preds: list[dict], judge: dict) -> dict:
         return write_result(out, preds, judge, self.cfg, self.bench)
@@ -101,7 +102,7 @@ class Evaluation:
         self.validate()
         resumed = self.out.prepare(to_yaml(self.cfg), self.cfg.run.overwrite)
         root = self.out.path
-        self.log(f"[evaluate] {'resuming' if resumed else 'writing'} {root} — {len(self.items)} examples "
+        logger.info(f"[evaluate] {'resuming' if resumed else 'writing'} {root} — {len(self.items)} examples "
                  f"({self.layout}) from {self.cfg.benchmark.path}")
         title = f"Evaluation `{self.cfg.run.name}`"
         if self.cfg.judge.predictions:
@@ -120,8 +121,8 @@ class Evaluation:
                 rows = [metrics_row(self.judges[0][1], metrics)]
         text = report_markdown(title, self.cfg.benchmark.path, self.layout, rows, metrics)
         write_text(root / "summary.md", text)
-        self.log("\n" + text)
-        self.log(f"[evaluate] done: {root} ({time.time() - started:.0f}s)")
+        logger.info("\n" + text)
+        logger.info(f"[evaluate] done: {root} ({time.time() - started:.0f}s)")
         return root
 
 
@@ -139,8 +140,8 @@ def write_result(out: Path, preds: list[dict], judge: dict, cfg: EvaluateConfig,
     return metrics
 
 
-def judge_benchmarks(model: str, jobs: dict[str, tuple[Benchmark, EvaluateConfig, Path]], engine: str, fmt: str,
-                     log: Log = print) -> dict[str, dict]:
+def judge_benchmarks(model: str, jobs: dict[str, tuple[Benchmark, EvaluateConfig, Path]], engine: str,
+                     fmt: str) -> dict[str, dict]:
     """One model judge on several benchmarks, each with its own judge settings and output folder, in one
     engine pool (requests carry their own sampling): the evaluation job runs one, the self-taught loop its
     held-out pairs and labelled sets. Returns {name: metrics}."""
@@ -153,7 +154,7 @@ def judge_benchmarks(model: str, jobs: dict[str, tuple[Benchmark, EvaluateConfig
     for name, (bench, cfg, _) in jobs.items():
         j = cfg.judge
         built = build_requests(bench.items, j, fmt, cfg.run.seed)
-        log(f"[evaluate] {model}: {name}, {len(bench.items)} examples, {len(built)} judge calls "
+        logger.info(f"[evaluate] {model}: {name}, {len(bench.items)} examples, {len(built)} judge calls "
             f"(format {fmt}, grading {j.grading}, mode {j.mode})")
         requests += [{**r, "benchmark": name} for r in built]
     stages = {r["stage"] for r in requests}
@@ -164,7 +165,7 @@ def judge_benchmarks(model: str, jobs: dict[str, tuple[Benchmark, EvaluateConfig
     outputs = run_stage(requests, stages.pop(), model=path, engine=engine,
                         engine_options=engine_options(cfg.vllm, r, cfg.run.seed), stage_kwargs={},
                         pool_size=r.pool_size, batch_size=r.batch_size, actor_cpus=r.actor_cpus,
-                        actor_gpus=r.actor_gpus, log=log) if requests else []
+                        actor_gpus=r.actor_gpus, local_rows=r.block_rows) if requests else []
     results = {}
     for name, (bench, cfg, out) in jobs.items():
         mine = [o for o in outputs if o["benchmark"] == name]
@@ -173,8 +174,13 @@ def judge_benchmarks(model: str, jobs: dict[str, tuple[Benchmark, EvaluateConfig
     return results
 
 
-def run_evaluation(cfg: EvaluateConfig, log: Log = print) -> Path:
-    return Evaluation(cfg, log).execute()
+def run_evaluation(cfg: EvaluateConfig) -> Path:
+    from judge_ray.distributed.data_stages import LocalEngines
+
+    try:
+        return Evaluation(cfg).execute()
+    finally:
+        LocalEngines.release()
 
 
 __all__ = ["run_evaluation", "Evaluation", "judge_format", "self_taught_judges"]

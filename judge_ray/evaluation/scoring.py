@@ -18,10 +18,10 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Optional, Sequence
 
-from judge_ray.evaluation.benchmarks import TWO_CLASS_LAYOUTS
+from judge_ray.evaluation.benchmarks import is_two_class
 from judge_ray.evaluation.intervals import interval
 from judge_ray.evaluation.judging import final_verdict
-from judge_ray.evaluation.metrics import (position_free_verdict, precision_recall_f1, slot_log_odds,
+from judge_ray.evaluation.metrics import (confusion_matrix, position_free_verdict, precision_recall_f1, slot_log_odds,
                                           swap_consistency)
 
 # RewardBench's sections and the example counts it weights subsets by within a section (math-prm counted
@@ -78,7 +78,7 @@ def _order_probs(pred: dict) -> tuple[list[float], list[float]]:
 def score(preds: Sequence[dict], ties: str = "class", unparseable: str = "tie", layout: str = "",
           predicted_ties: str = "miss", skipped: Sequence[dict] = ()) -> dict:
     """Metrics of prediction rows; `skipped` (benchmark rows that could not be used) is listed in the result."""
-    two_class = layout in TWO_CLASS_LAYOUTS
+    two_class = is_two_class(layout)
     tie_is_class = ties == "class" and not two_class
     classes = ["A", "B", "tie"] if tie_is_class else ["A", "B"]
     scored = [p for p in preds if ties == "class" or p["label"] != "tie"]
@@ -89,7 +89,7 @@ def score(preds: Sequence[dict], ties: str = "class", unparseable: str = "tie", 
         predicted.append(pred)
         credits.append(credit)
     columns = classes + [x for x in ("tie", "unparsed") if x not in classes and x in predicted]
-    matrix = [[sum(y == r and q == c for y, q in zip(labels, predicted)) for c in columns] for r in classes]
+    matrix = confusion_matrix(labels, predicted, classes, columns)
     outputs = sum(p.get("outputs", 1) for p in preds)
     unparsed_outputs = sum(p.get("unparsed_outputs", final_verdict(p) is None) for p in preds)
     agreement = sum(credits) / len(credits) if credits else 0.0

@@ -94,10 +94,12 @@ class JudgeDeployment:
 
         from judge_ray.engines.factory import engine_options, make_engine
         from judge_ray.evaluation.runner import judge_format
+        from judge_ray.logs import configure_worker
         from judge_ray.serving.health import EngineHealth
         from judge_ray.serving.model_source import served_model
         from judge_ray.serving.service import JudgeService
 
+        configure_worker()
         cfg = _decode_settings(settings)
         self.cfg = cfg
         torch.set_num_threads(max(1, int(cfg.deployment.num_cpus)))

@@ -1,19 +1,20 @@
 """Start the judge endpoint from config (`jobs/serve.py`), or write its Serve config for `serve deploy`."""
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 from judge_ray.errors import UserError
 
+logger = logging.getLogger(__name__)
+
 if TYPE_CHECKING:
     from judge_ray.config import ServeConfig, ServeSettings
-
-Log = Callable[[str], None]
 
 
 def validate(cfg: ServeConfig) -> str:
@@ -50,11 +51,11 @@ def write_serve_config(cfg: ServeConfig, target: str) -> None:
         return
     Path(target).parent.mkdir(parents=True, exist_ok=True)
     Path(target).write_text(text)
-    print(f"wrote {target}: `serve deploy {target}` on a running cluster, or paste it into a RayService's "
-          "serveConfigV2")
+    logger.info(f"wrote {target}: `serve deploy {target}` on a running cluster, or paste it into a RayService's "
+                "serveConfigV2")
 
 
-def start(cfg: ServeConfig, block: bool | None = None, log: Log = print) -> str:
+def start(cfg: ServeConfig, block: bool | None = None) -> str:
     """Deploy the judge (and the OpenAI routes when asked); returns the base URL. Blocks when this process
     started its own local cluster (Ctrl-C stops it); under `ray job submit` the apps outlive the job."""
     from ray import serve
@@ -74,21 +75,21 @@ def start(cfg: ServeConfig, block: bool | None = None, log: Log = print) -> str:
     started = time.time()
     serve.run(build_app(cfg, token=token), name=s.app_name, route_prefix=s.route_prefix)
     url = f"http://{'127.0.0.1' if s.host in ('0.0.0.0', '::') else s.host}:{s.port}"
-    log(f"[serve] judge at {url}{s.route_prefix.rstrip('/')}/v1/judge ({time.time() - started:.0f}s to start; "
+    logger.info(f"[serve] judge at {url}{s.route_prefix.rstrip('/')}/v1/judge ({time.time() - started:.0f}s to start; "
         f"docs at {url}/docs; token {'required' if token else 'NOT required: anyone who reaches it may use it'})")
     if s.openai:
         from judge_ray.serving.openai_app import build_openai  # imports vLLM
 
         serve.run(build_openai(cfg, token=token), name=f"{s.app_name}-openai", route_prefix=s.openai_route_prefix)
-        log(f"[serve] OpenAI-compatible routes at {url}{s.openai_route_prefix}/v1/chat/completions")
+        logger.info(f"[serve] OpenAI-compatible routes at {url}{s.openai_route_prefix}/v1/chat/completions")
     if block if block is not None else own_cluster:
-        log("[serve] serving; Ctrl-C (or SIGTERM) stops")
+        logger.info("[serve] serving; Ctrl-C (or SIGTERM) stops")
         signal.signal(signal.SIGTERM, _raise_interrupt)
         try:
             while True:
                 time.sleep(3600)
         except KeyboardInterrupt:
-            log("[serve] stopping")
+            logger.info("[serve] stopping")
         finally:
             serve.shutdown()
     return url

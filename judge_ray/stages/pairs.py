@@ -2,12 +2,11 @@
 and its answer y_l is, for x, the worse answer (the Self-Taught Evaluator's synthetic preference)."""
 from __future__ import annotations
 
-import hashlib
 from collections import Counter
 from typing import Callable, Iterable, Optional
 
 from judge_ray.engines.base import Engine, SamplingParams
-from judge_ray.stages.seeds import derive_seed
+from judge_ray.stages.seeds import derive_seed, nth_smallest, order_key
 
 
 def modify_prompt(instruction: str) -> str:
@@ -55,12 +54,6 @@ def build_pairs_batch(engine: Engine, rows: list[dict], sampling: SamplingParams
     return out
 
 
-def order_key(seed: int, purpose: str, row_id: str) -> str:
-    """A seeded sort key for one row (40 hex digits: no two ids share one in practice, unlike a 31-bit seed).
-    Splits and slot balancing take the rows with the smallest keys, so they do not depend on block layout."""
-    return hashlib.sha1(f"{seed}\x1f{purpose}\x1f{row_id}".encode()).hexdigest()
-
-
 def initial_slot(seed: int, pair_id: str) -> str:
     """The winner's slot before balancing, drawn from the pair's own key."""
     return "A" if int(order_key(seed, "slot", pair_id)[-1], 16) % 2 == 0 else "B"
@@ -95,8 +88,6 @@ def placement(usable_ids: Callable[[], Iterable[str]], eval_fraction: float, see
     """(split threshold, flips) for `place`, from passes over the usable pair ids alone (no rows held): the
     round(n x eval_fraction) smallest split keys are held out, and in each split the surplus of the larger
     slot moves, smallest flip keys first, so that A and B differ by at most one."""
-    from judge_ray.distributed.dataflow import nth_smallest
-
     n = sum(1 for _ in usable_ids())
     split_threshold = nth_smallest(lambda: (order_key(seed, "split", i) for i in usable_ids()),
                                    int(round(n * eval_fraction)))

@@ -8,11 +8,17 @@ rank already holds whole tensors, which are written as they are (no copy where t
 """
 from __future__ import annotations
 
+import copy
 import json
+import os
+import shutil
+import tempfile
+import time
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 SHARD_BYTES = 1 << 30  # 1 GiB: rank 0's extra memory at export
+TRAINING_RECORD = "judge_ray_training.json"  # written into the exported model directory
 
 
 def _named_tensors(module) -> Iterator[tuple[str, object]]:
@@ -78,3 +84,34 @@ def _name_shards(out: Path, shards: list[dict]) -> None:
         weight_map.update(dict.fromkeys(shard["keys"], final))
     index = {"metadata": {"total_size": total}, "weight_map": weight_map}
     (out / "model.safetensors.index.json").write_text(json.dumps(index, indent=2) + "\n")
+
+
+def export_model(engine, partitioned: bool, model_path: str, model_config, tokenizer, export_dir: str, rank: int,
+                 dtype, record: dict, say: Callable[[str], None]) -> float:
+    """The trained weights as a HF directory, written by rank 0 tensor by tensor (a collective under ZeRO-3:
+    every rank calls this), with the model's config, generation config, tokenizer and the training `record`,
+    into a temporary directory renamed into place when complete; returns the seconds it took (this rank's)."""
+    from transformers import GenerationConfig
+
+    exporting = time.time()
+    out = Path(export_dir)
+    tmp = Path(tempfile.mkdtemp(prefix=out.name + ".", dir=out.parent)) if rank == 0 else None
+    count = write_weights(engine.module, tmp, rank, dtype, partitioned=partitioned)
+    if rank != 0:
+        return time.time() - exporting
+    config = copy.deepcopy(model_config)  # the one the model was built from; only the copy is changed
+    config.use_cache = True
+    config.dtype = dtype
+    config.save_pretrained(tmp)
+    try:
+        GenerationConfig.from_pretrained(model_path).save_pretrained(tmp)
+    except OSError:
+        pass
+    tokenizer.save_pretrained(tmp)
+    (tmp / TRAINING_RECORD).write_text(json.dumps(record, indent=2) + "\n")
+    if out.exists():
+        shutil.rmtree(out)
+    os.replace(tmp, out)
+    elapsed = time.time() - exporting
+    say(f"[train] exported {count / 1e6:.2f}M parameters to {out} in {elapsed:.1f}s")
+    return elapsed

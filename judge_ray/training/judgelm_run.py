@@ -9,16 +9,16 @@ from its last checkpoint.
 """
 from __future__ import annotations
 
+import logging
 import json
 import time
 from pathlib import Path
-from typing import Callable
 
 from judge_ray.config import TrainJudgeConfig, plain_dict, to_yaml
 from judge_ray.rundir import RunDir, read_json, write_json, write_text
 from judge_ray.training.judgelm_data import Recipe, apply_recipes, read_judgelm_records, recipe_stats
 
-Log = Callable[[str], None]
+logger = logging.getLogger(__name__)
 
 
 def build_examples(cfg: TrainJudgeConfig) -> tuple[str, list[dict]]:
@@ -31,7 +31,7 @@ def build_examples(cfg: TrainJudgeConfig) -> tuple[str, list[dict]]:
     return layout, apply_recipes(records, recipe)
 
 
-def run_train_judge(cfg: TrainJudgeConfig, log: Log = print) -> Path:
+def run_train_judge(cfg: TrainJudgeConfig) -> Path:
     from judge_ray.distributed.cluster import connect
     from judge_ray.models import check_model
     from judge_ray.training.zero3 import train_sft
@@ -42,7 +42,7 @@ def run_train_judge(cfg: TrainJudgeConfig, log: Log = print) -> Path:
     run = RunDir(Path(cfg.run.root) / cfg.run.name)
     resumed = run.prepare(to_yaml(cfg), cfg.run.overwrite)
     stats = recipe_stats(examples)
-    log(f"[train_judge] {'resuming' if resumed else 'starting'} {run.path} — {cfg.data.path} ({layout}): "
+    logger.info(f"[train_judge] {'resuming' if resumed else 'starting'} {run.path} — {cfg.data.path} ({layout}): "
         f"{stats['examples']} examples, {stats['swapped']} swapped, {stats['reference_shown']} with a reference")
     write_text(run.path / "train_examples.jsonl", "".join(json.dumps(e) + "\n" for e in examples))
     state = run.path / "train_metrics.json"
@@ -52,7 +52,7 @@ def run_train_judge(cfg: TrainJudgeConfig, log: Log = print) -> Path:
         connect(cfg.ray.address, cfg.ray.num_cpus, use_gpu=cfg.train.use_gpu)
         fmt = "pairwise" if layout == "sft" else "judgelm"
         metrics = train_sft(examples, model=cfg.model, cfg=cfg.train, export_dir=run.path / "model",
-                            storage_dir=run.path / "checkpoints", seed=cfg.run.seed, run_name=cfg.run.name, log=log,
+                            storage_dir=run.path / "checkpoints", seed=cfg.run.seed, run_name=cfg.run.name,
                             record={"judge_format": fmt, "data": cfg.data.path, "layout": layout,
                                     "recipe": plain_dict(cfg.recipe) if layout == "judgelm" else None, **stats})
         write_json(state, metrics)
@@ -63,5 +63,5 @@ def run_train_judge(cfg: TrainJudgeConfig, log: Log = print) -> Path:
             f"ZeRO-{cfg.train.zero_stage}, {cfg.train.epochs} epoch(s), final loss {loss}\n"
             f"- model: `{run.path / 'model'}`\n- wall time: {time.time() - started:.0f}s\n")
     write_text(run.path / "summary.md", text)
-    log(text)
+    logger.info(text)
     return run.path

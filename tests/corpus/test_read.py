@@ -35,7 +35,9 @@ def wildchat_rows(n):
     return rows
 
 
-def test_a_chat_corpus_in_shards_with_odd_rows(tmp_path, ray_cluster):
+# local_bytes: 0 reads through Ray Data; 10**7 reads these small files in the driver (`_Here`), alike.
+@pytest.mark.parametrize("local_bytes", [0, 10**7])
+def test_a_chat_corpus_in_shards_with_odd_rows(tmp_path, ray_cluster, local_bytes):
     rows = wildchat_rows(40)
     shards = tmp_path / "wildchat"
     shards.mkdir()
@@ -44,7 +46,8 @@ def test_a_chat_corpus_in_shards_with_odd_rows(tmp_path, ray_cluster):
             for r in rows[k::3]:
                 f.write(json.dumps(r) + "\n")
             f.write("{broken json\n" if k == 0 else "")
-    stats = prepare_corpus(str(shards / "part-*.jsonl"), CorpusFilters(language="en", min_chars=5), tmp_path / "c")
+    stats = prepare_corpus(str(shards / "part-*.jsonl"), CorpusFilters(language="en", min_chars=5), tmp_path / "c",
+                           local_bytes=local_bytes)
     english = [r for r in rows[:40] if r["language"] == "English"]
     assert stats["layout"] == "chat" and stats["read"] == len(rows) + 1
     assert stats["dropped"] == {BROKEN: 1, NO_USER_TURN: 1, NO_TEXT: 1, NOT_TEXT: 1, OTHER_LANGUAGE: 8,
@@ -70,6 +73,10 @@ def test_formats_and_layouts_read_alike(tmp_path, ray_cluster):
         stats = prepare_corpus(str(tmp_path / name), filters, tmp_path / f"out-{name}")
         assert stats["kept"] == 12 and stats["layout"] == layout, (name, stats)
         assert sorted(r["instruction"] for r in read_instructions(tmp_path / f"out-{name}")) == sorted(texts)
+        # read in the driver instead (a small corpus of local files): the same rows, ids and ranks
+        here = prepare_corpus(str(tmp_path / name), filters, tmp_path / f"here-{name}", local_bytes=10**7)
+        assert here == {**stats}
+        assert read_instructions(tmp_path / f"here-{name}") == read_instructions(tmp_path / f"out-{name}")
 
 
 def test_the_cap_is_seeded_and_a_datasets_directory_reads(tmp_path, ray_cluster):

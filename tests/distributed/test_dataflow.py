@@ -6,8 +6,9 @@ from collections import Counter
 import pandas as pd
 import pytest
 
-from judge_ray.distributed.dataflow import count_by, done_rows, map_folder, nth_smallest, parquet_rows, scan
-from judge_ray.stages.pairs import order_key, place, placement
+from judge_ray.distributed.dataflow import count_by, done_rows, map_folder, parquet_rows, scan
+from judge_ray.stages.pairs import place, placement
+from judge_ray.stages.seeds import nth_smallest, order_key
 from judge_ray.stages.selection import select_balanced
 from tests.recipes import assign_positions_and_split
 

@@ -3,7 +3,8 @@ import pytest
 
 from judge_ray.config import RayConfig, VllmConfig, load_config
 from judge_ray.engines.base import EngineOptions
-from judge_ray.engines.factory import engine_options, is_import_path, make_engine, resolve_engine_kind
+from judge_ray.config import is_import_path
+from judge_ray.engines.factory import engine_options, make_engine, resolve_engine_kind
 from judge_ray.errors import UserError
 from tests.fakes import PathEngine
 

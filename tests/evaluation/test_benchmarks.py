@@ -171,10 +171,11 @@ def test_mtbench_turn_may_be_published_as_text_or_float(tmp_path):
 
 
 def test_the_config_offers_exactly_the_layouts_there_are_readers_for():
-    """benchmark.layout's choices (config) and the readers (benchmarks) are two lists: a layout added to one
-    only would be refused on load or offered and then fail."""
-    from judge_ray.config import LAYOUTS
-    from judge_ray.evaluation.benchmarks import READERS, SIGNATURES
+    """benchmark.layout's choices (config) and the layout registry (benchmarks) are two lists: a layout added to
+    one only would be refused on load or offered and then fail."""
+    from judge_ray.config import LAYOUTS as CHOICES
+    from judge_ray.evaluation.benchmarks import LAYOUTS, is_two_class
 
-    assert set(LAYOUTS) == {"auto", *READERS}
-    assert set(SIGNATURES) == set(READERS)  # every layout is also recognised by `auto`
+    assert set(CHOICES) == {"auto", *LAYOUTS}
+    assert all(name == layout.name for name, layout in LAYOUTS.items())
+    assert [n for n in LAYOUTS if is_two_class(n)] == ["rewardbench", "llmbar"] and not is_two_class("auto")

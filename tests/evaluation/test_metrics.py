@@ -2,15 +2,8 @@ import math
 
 import pytest
 
-from judge_ray.evaluation.metrics import (agreement, confusion_matrix, majority_vote, position_free_verdict,
+from judge_ray.evaluation.metrics import (confusion_matrix, majority_vote, position_free_verdict,
                                           precision_recall_f1, slot_log_odds, swap_consistency)
-
-
-def test_agreement():
-    assert agreement(["A", "B", "A", "tie"], ["A", "A", "A", "tie"]) == 0.75
-    assert agreement([], []) == 0.0
-    with pytest.raises(ValueError):
-        agreement(["A"], [])
 
 
 def test_prf_hand_computed_with_ties():
@@ -35,6 +28,9 @@ def test_prf_all_one_class_predictions():
 
 def test_confusion_matrix_rows_are_labels():
     assert confusion_matrix(["A", "A", "B"], ["A", "B", "B"], ["A", "B"]) == [[1, 1], [0, 1]]
+    # predictions outside the classes get their own columns; labels outside the rows are not counted
+    assert confusion_matrix(["A", "B", "B", "tie"], ["unparsed", "B", "A", "A"], ["A", "B"],
+                            ["A", "B", "unparsed"]) == [[0, 0, 1], [1, 1, 0]]
 
 
 def test_majority_vote_and_tie_breaking():

@@ -1,5 +1,6 @@
 """The judge-quality report: held-out pairs as a benchmark, the table with n and intervals, the plot."""
 import json
+import math
 import shutil
 
 import pytest
@@ -59,14 +60,27 @@ def test_judge_quality_on_a_tiny_run_directory(ray_cluster, tiny_model, tmp_path
     pd.DataFrame([{"pair_id": f"p{i}", "instruction": f"What is {i} + {i}?", "response_w": str(2 * i),
                    "response_l": str(2 * i + 1), "winner": "AB"[i % 2], "split": "eval" if i < 3 else "train"}
                   for i in range(5)]).to_parquet(run / "iter_1" / "pairs" / "part-0.parquet")
-    text, plot = judge_quality(run, extra=["ray.actor_cpus=1"], log=lambda _: None)
+    text, plot = judge_quality(run, extra=["ray.actor_cpus=1"])
     assert plot.is_file() and (run / "quality" / "summary.md").read_text() == text
     for name, n in (("bundled", 60), ("heldout", 3)):
         metrics = json.loads((run / "quality" / name / "metrics.json").read_text())
         assert set(metrics) == {"iter_0", "iter_1"}
-        for m in metrics.values():
+        for i, m in metrics.items():
             assert m["scored"] == n and m["agreement_ci"]["n"] == n and m["swap"]["judged_both_orders"] == n
             assert m["policy"]["ties"] == "exclude"
-            assert 0.0 <= m["swap"]["position_free_agreement"] <= 1.0  # the harness keeps each order's P(A)
-            assert m["swap"]["content_margin"] >= 0.0 and isinstance(m["swap"]["first_slot_prior"], float)
+            # the prior, the margin and the position-free read, recomputed from each order's P(slot A) as kept
+            # in the predictions (log-odds shown A-B and shown B-A)
+            preds = [json.loads(line) for line in (run / "quality" / name / i / "predictions.jsonl").open()]
+            preds = [p for p in preds if p["label"] != "tie"]  # excluded from the scores (policy.ties=exclude)
+            assert len(preds) == n
+            reads, right = [], 0
+            for p in preds:
+                lo = {o: math.log(c["prob_a"] / (1 - c["prob_a"])) for c in p["calls"] for o in [c["order"]]}
+                reads.append(((lo["AB"] + lo["BA"]) / 2, (lo["AB"] - lo["BA"]) / 2))
+                right += ("A" if reads[-1][1] > 0 else "B") == p["label"]
+            assert m["swap"]["first_slot_prior"] == pytest.approx(sum(r[0] for r in reads) / n)
+            assert m["swap"]["content_margin"] == pytest.approx(sum(abs(r[1]) for r in reads) / n)
+            assert m["swap"]["position_free_agreement"] == pytest.approx(right / n)
+        # M_1 is a copy of the seed here: the same weights judge alike, call for call
+        assert metrics["iter_0"]["swap"] == metrics["iter_1"]["swap"]
         assert f"| {name} | M_0 (seed) | {n} |" in text and f"| {name} | M_1 | {n} |" in text

@@ -19,7 +19,7 @@ def test_one_iteration_on_gpu(ray_cluster, tiny_model, tmp_path):
                                     "ray.actor_cpus=1", "train.use_gpu=true", "train.precision=bf16",
                                     f"train.workers={workers}", "vllm.dtype=bfloat16",
                                     "vllm.gpu_memory_utilization=0.3"])
-    run = run_self_taught(cfg, log=print)
+    run = run_self_taught(cfg)
     record = json.loads((run / "iter_1" / "model" / "judge_ray_training.json").read_text())
     assert record["precision"] == "bf16" and record["steps"] >= 1
     assert json.loads((run / "iter_1" / "metrics.json").read_text())["heldout"]["scored"] > 0

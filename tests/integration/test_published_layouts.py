@@ -20,7 +20,7 @@ def test_tiny_judge_scores_every_published_layout(ray_cluster, tiny_model, tmp_p
                                  "judge.format=pairwise", "judge.max_tokens=4", "engine=transformers",
                                  "ray.actor_cpus=1", f"run.root={tmp_path}", f"run.name={path.stem}"],
                           EvaluateConfig)
-        out = Evaluation(cfg, log=lambda _: None).execute()
+        out = Evaluation(cfg).execute()
         m = json.loads((out / "metrics.json").read_text())
         bench = read_benchmark(str(path))
         preds = [json.loads(line) for line in (out / "predictions.jsonl").read_text().splitlines()]

@@ -1,44 +1,29 @@
-"""The whole job, one iteration, on the tiny model: Ray Data stages on engine actor pools, Ray Train with
-DeepSpeed ZeRO-3 on 2 workers, with each engine; then the run directory is checked."""
+"""The whole loop on the tiny model: Ray Data stages (small ones in the driver, the rest on engine actor pools),
+Ray Train with DeepSpeed ZeRO-3 on 2 workers, two iterations; then the run directory is checked. Every check
+reads the session's one run (`tiny_run`); resuming works on a copy; the vLLM engine runs the loop's engine
+stages and the evaluation of the run's exported model."""
 import json
 import os
-from pathlib import Path
+import shutil
 
 import pandas as pd
 import pytest
 
-from judge_ray.config import load_config
-from judge_ray.engines.base import EngineOptions, SamplingParams
-from judge_ray.engines.factory import make_engine, vllm_available
+from judge_ray.config import load_config, to_yaml
+from judge_ray.engines.factory import vllm_available
 from judge_ray.errors import UserError
 from judge_ray.instructions import bundled_instructions_path
 from judge_ray.pipeline import run_self_taught
+from tests.conftest import labelled_gold
 from tests.helpers import TINY_LOOP as TINY
+from tests.helpers import project_lines
 
 pytestmark = pytest.mark.slow
 
 
-def _gold(tmp_path: Path) -> str:
-    path = tmp_path / "gold.jsonl"
-    rows = [{"question": "2+2?", "answer_a": "4", "answer_b": "5", "label": "A"},
-            {"question": "Capital of France?", "answer_a": "Lyon", "answer_b": "Paris", "label": "B"},
-            {"question": "Same?", "answer_a": "x", "answer_b": "x", "label": "tie"}]
-    path.write_text("\n".join(json.dumps(r) for r in rows))
-    return str(path)
-
-
-@pytest.mark.parametrize("engine", ["transformers", "vllm"])
-def test_one_iteration_end_to_end(engine, ray_cluster, tiny_model, tmp_path):
-    if engine == "vllm" and not vllm_available():
-        pytest.skip("vLLM cannot run here")
-    keep = engine == "transformers"  # one run keeps its checkpoints, the other shows they are removed
-    # The vLLM run skips the seed's evaluation (the transformers run checks it): one vLLM engine start less.
-    cfg = load_config(None, TINY + [f"engine={engine}", f"run.root={tmp_path}", "run.name=r",
-                                    f"train.keep_checkpoints={keep}", f"eval.baseline={keep}",
-                                    f"data.labelled_eval=[{_gold(tmp_path)}]"])
-    run = run_self_taught(cfg, log=lambda _: None)
+def test_every_stage_of_the_first_iteration(tiny_run):
+    run = tiny_run.path
     it = run / "iter_1"
-
     corpus = json.loads((run / "corpus" / "stats.json").read_text())  # the bundled seeds, read as a corpus
     bundled = len(bundled_instructions_path().read_text().splitlines())
     assert corpus["layout"] == "instruction" and corpus["read"] == corpus["kept"] == bundled and not corpus["dropped"]
@@ -80,10 +65,7 @@ def test_one_iteration_end_to_end(engine, ray_cluster, tiny_model, tmp_path):
     record = json.loads((model_dir / "judge_ray_training.json").read_text())
     assert record["steps"] >= 1 and record["zero_stage"] == 3 and record["workers"] == 2
     assert record["final_epoch_loss"] > 0
-    if keep:
-        assert list((it / "checkpoints").rglob("state.json")), "no Ray Train checkpoint was reported"
-    else:
-        assert not (it / "checkpoints").exists()
+    assert not (it / "checkpoints").exists()  # the export marks training done; the ZeRO shards are removed
 
     # The held-out pairs are evaluated by the evaluation harness: its files, its metrics.
     metrics = json.loads((it / "metrics.json").read_text())
@@ -93,37 +75,27 @@ def test_one_iteration_end_to_end(engine, ray_cluster, tiny_model, tmp_path):
     predictions = [json.loads(line) for line in (harness / "predictions.jsonl").read_text().splitlines()]
     assert len(predictions) == n_held and all(len(p["calls"]) == 2 * 2 for p in predictions)  # orders x k
     assert held["judge"]["mode"] == "both_vote" and held["judge"]["format"] == "pairwise"
+    assert held["judge"]["samples"] == 2 and held["judge"]["temperature"] == tiny_run.cfg.eval.temperature > 0
     assert held["scored"] == n_held and held["swap"]["judged_both_orders"] == n_held
     assert held["agreement_ci"]["n"] == n_held and held["swap"]["consistency_ci"]["n"] == n_held
     assert held["agreement_ci"]["low"] <= held["agreement"] <= held["agreement_ci"]["high"]
     assert 0.0 <= held["unaided_verdict_rate"] <= 1.0
     assert metrics["labelled:gold"]["scored"] == 2  # the tie set aside
     assert (it / "eval" / "labelled-gold" / "confusion.png").is_file()
-    if keep:
-        assert json.loads((run / "baseline" / "metrics.json").read_text())["heldout"]["scored"] == n_held
+    # the bundled labelled set, in both orders, one greedy verdict-alone read per order
+    bundled_set = metrics["labelled:bundled"]
+    assert bundled_set["scored"] >= 60 and bundled_set["judge"]["mode"] == "both"
+    assert bundled_set["judge"]["max_tokens"] == 0 and bundled_set["judge"]["temperature"] == 0.0
+    assert json.loads((run / "baseline" / "metrics.json").read_text())["heldout"]["scored"] == n_held
     summary = (run / "summary.md").read_text()
-    assert "| 1 | M_1 |" in summary and ("| 0 | M_0 (seed) |" in summary) == keep and "1 ties set aside" in summary
+    assert "| 0 | M_0 (seed) |" in summary and "| 1 | M_1 |" in summary and "1 ties set aside" in summary
     assert "| 1 | M_1 | labelled:gold | 2 |" in summary and f"n={n_held}" in summary
+    assert "labelled set `bundled`" in summary
     assert not list(run.rglob("*.tmp")), "temporary files left behind"
 
-    # M_1 was loaded by this run's engine to evaluate it (metrics above); the other engine loads it too.
-    other = "vllm" if engine == "transformers" else "transformers"
-    if other == "transformers" or vllm_available():
-        exported = make_engine(other, str(model_dir), EngineOptions(dtype="float32", max_model_len=1024))
-        assert isinstance(exported.generate([exported.chat("hi")], SamplingParams(max_tokens=4))[0], str)
-        assert set(exported.option_logprobs([exported.chat("q", "[[")], ["A", "B"])[0]) == {"A", "B"}
-        exported.close()
 
-    # A finished run is never overwritten silently.
-    with pytest.raises(UserError, match="already holds a finished run"):
-        run_self_taught(cfg, log=lambda _: None)
-
-
-def test_two_iterations_then_an_interrupted_run_resumes_from_finished_stages(ray_cluster, tiny_model, tmp_path):
-    overrides = TINY + ["iterations=2", "engine=transformers", f"run.root={tmp_path}", "run.name=resume",
-                        "eval.baseline=false"]
-    cfg = load_config(None, overrides)
-    run = run_self_taught(cfg, log=lambda _: None)
+def test_the_second_iteration_rejudges_with_m1_and_fine_tunes_the_seed(tiny_run):
+    run = tiny_run.path
     # Iteration i is judged by M_{i-1} and fine-tunes the seed M_0 again (not M_{i-1}), as in the paper.
     first, second = (pd.read_parquet(run / f"iter_{i}" / "judgments") for i in (1, 2))
     assert set(first["judge"]) == {"tiny"}
@@ -135,26 +107,74 @@ def test_two_iterations_then_an_interrupted_run_resumes_from_finished_stages(ray
         assert record["base_model"] == "tiny" and record["iteration"] == i
     second_sft = pd.read_parquet(run / "iter_2" / "sft")
     assert set(second_sft["pair_id"]) <= set(second[second["correct"]]["pair_id"])
-    summary = (run / "summary.md").read_text()
-    assert "| 2 | M_2 |" in summary and json.loads((run / "iter_2" / "metrics.json").read_text())["heldout"]
+    assert "| 2 | M_2 |" in (run / "summary.md").read_text()
+    assert json.loads((run / "iter_2" / "metrics.json").read_text())["heldout"]
+    # The stages of this size ran in the driver on one engine per model, not on a pool per stage.
+    assert sum("in this process" in line for line in tiny_run.logs) >= 5
+
+
+def test_a_finished_run_is_never_overwritten(tiny_run):
+    with pytest.raises(UserError, match="already holds a finished run"):
+        run_self_taught(tiny_run.cfg)
+
+
+def test_an_interrupted_run_resumes_from_its_finished_stages(tiny_run, tmp_path):
+    """A copy of the session's run, as a crash after training leaves it: no evaluation of M_1, no summary."""
+    run = tmp_path / "r"
+    shutil.copytree(tiny_run.path, run)
+    cfg = load_config(None, tiny_run.overrides + [f"run.root={tmp_path}"])
+    (run / "config.yaml").write_text(to_yaml(cfg))  # the copy's own root
     pairs_mtime = os.stat(run / "iter_1" / "pairs" / "_done.json").st_mtime_ns
     model_mtime = os.stat(run / "iter_1" / "model" / "model.safetensors").st_mtime_ns
-    # Simulate a crash after training: the evaluation and summary never got written.
     (run / "summary.md").unlink()
     (run / "iter_1" / "metrics.json").unlink()
-    logs: list[str] = []
-    run_self_taught(cfg, log=logs.append)
+    with project_lines() as logs:
+        run_self_taught(cfg)
     assert any("resuming" in line for line in logs)
-    assert not any(line.startswith("[select]") or line.startswith("[pairs]") for line in logs)
+    assert not any(line.startswith(("[select]", "[pairs]")) or "fine-tuning" in line for line in logs), logs
     assert os.stat(run / "iter_1" / "pairs" / "_done.json").st_mtime_ns == pairs_mtime
     assert os.stat(run / "iter_1" / "model" / "model.safetensors").st_mtime_ns == model_mtime
     assert (run / "iter_1" / "metrics.json").exists() and (run / "summary.md").exists()
-    assert not (run / "baseline").exists()
-    # the bundled labelled set is evaluated by default, in both orders, k = eval.labelled_samples
-    bundled = json.loads((run / "iter_1" / "metrics.json").read_text())["labelled:bundled"]
-    assert bundled["scored"] >= 60 and bundled["judge"]["mode"] == "both" and bundled["judge"]["max_tokens"] == 0
-    assert bundled["judge"]["temperature"] == 0.0  # one verdict per order is the greedy one, not a sample
-    # ...and the held-out pairs, k = 2 per order, are sampled at eval.temperature and voted
-    held = json.loads((run / "iter_1" / "metrics.json").read_text())["heldout"]["judge"]
-    assert held["samples"] == 2 and held["temperature"] == cfg.eval.temperature > 0
-    assert "labelled set `bundled`" in (run / "summary.md").read_text()
+    assert json.loads((run / "iter_1" / "metrics.json").read_text()).keys() == \
+        json.loads((tiny_run.path / "iter_1" / "metrics.json").read_text()).keys()
+
+
+def test_every_engine_stage_and_the_evaluation_on_vllm(ray_cluster, tiny_model, tiny_run, tmp_path):
+    """The loop's engine stages (classify, pairs, judge) on vLLM, then the evaluation harness on vLLM judging
+    the model the session's loop exported (ZeRO-3 shards streamed into safetensors); the loop around them and
+    its training are the same whatever the engine (`tiny_run`)."""
+    if not vllm_available():
+        pytest.skip("vLLM cannot run here")
+    from judge_ray.config import EvaluateConfig
+    from judge_ray.distributed.cluster import connect
+    from judge_ray.distributed.data_stages import LocalEngines
+    from judge_ray.evaluation.runner import run_evaluation
+    from judge_ray.pipeline import SelfTaughtRun
+
+    cfg = load_config(None, TINY + ["engine=vllm", f"run.root={tmp_path}", "run.name=v", "data.labelled_eval=[]"])
+    run = SelfTaughtRun(cfg)
+    run.validate_inputs()
+    run.run.prepare(to_yaml(cfg), False)
+    connect(cfg.ray.address, cfg.ray.num_cpus)
+    try:
+        selected = run.select(run.read_corpus())
+        placed = run.make_pairs(sum(selected.values()))
+        rows = run.judge(cfg.model, run.run.iter_dir(1), 1)
+    finally:
+        LocalEngines.release()
+    it = run.run.iter_dir(1)
+    assert sum(selected.values()) == len(pd.read_parquet(it / "instructions")) >= 1
+    train_pairs = placed.get(("train", "A"), 0) + placed.get(("train", "B"), 0)
+    judgments = pd.read_parquet(it / "judgments")
+    assert rows == len(judgments) == 3 * train_pairs and judgments["request_id"].is_unique
+    assert set(judgments["verdict"]) <= {"A", "B"} and judgments["prob_a"].between(0.0, 1.0).all()
+    assert set(judgments["judge"]) == {"tiny"}
+
+    m1 = tiny_run.path / "iter_1" / "model"
+    ecfg = load_config(None, [f"benchmark.path={labelled_gold(tmp_path)}", f"judge.model={m1}", "judge.mode=both",
+                              "judge.max_tokens=4", "engine=vllm", "policy.ties=exclude", f"run.root={tmp_path}",
+                              "run.name=e"],
+                       EvaluateConfig)
+    metrics = json.loads((run_evaluation(ecfg) / "metrics.json").read_text())
+    assert metrics["judge"]["format"] == "pairwise" and metrics["examples"] == 3
+    assert metrics["scored"] == metrics["swap"]["judged_both_orders"] == 2  # the tie set aside

@@ -1,7 +1,5 @@
 """The generated Serve config, the served-model choice, and jobs/serve.py's one-line errors (no Ray)."""
 import json
-import subprocess
-import sys
 
 import pytest
 import yaml
@@ -10,7 +8,7 @@ from judge_ray.config import CONF_DIR, ServeConfig, load_config
 from judge_ray.errors import ConfigError, InputError
 from judge_ray.serving.model_source import best_iteration, served_model
 from judge_ray.serving.serve_config import serve_config
-from tests.helpers import REPO, assert_one_line_error
+from tests.helpers import assert_one_line_error, job_here
 
 
 def test_serve_config_carries_autoscaling_resources_and_the_whole_config():
@@ -32,12 +30,9 @@ def test_serve_config_carries_autoscaling_resources_and_the_whole_config():
     assert len(local["applications"]) == 1 and "runtime_env" not in local["applications"][0]
 
 
-@pytest.mark.slow  # runs jobs/serve.py
-def test_write_serve_config_from_the_job(tmp_path):
+def test_write_serve_config_from_the_job(capsys, tmp_path):
     out = tmp_path / "serve.yaml"
-    proc = subprocess.run([sys.executable, str(REPO / "jobs" / "serve.py"),
-                           "--config", str(CONF_DIR / "serve_gpu.yaml"),
-                           f"write_serve_config={out}"], capture_output=True, text=True, timeout=120)
+    proc = job_here(capsys, "serve.py", "--config", str(CONF_DIR / "serve_gpu.yaml"), f"write_serve_config={out}")
     assert proc.returncode == 0, proc.stderr
     assert yaml.safe_load(out.read_text()) == serve_config(load_config(CONF_DIR / "serve_gpu.yaml", [], ServeConfig))
 
@@ -55,11 +50,9 @@ def test_bad_serve_config(overrides, words):
     assert words in str(err.value)
 
 
-@pytest.mark.slow  # runs jobs/serve.py
-def test_serve_job_errors_are_one_line(tmp_path):
+def test_serve_job_errors_are_one_line(capsys):
     def run(*args):
-        return subprocess.run([sys.executable, str(REPO / "jobs" / "serve.py"), *args], capture_output=True,
-                              text=True, timeout=120)
+        return job_here(capsys, "serve.py", *args)
 
     assert_one_line_error(run("model=/no/such/model"), "/no/such/model")
     assert_one_line_error(run("deployment.max_replicas=0"), "min_replicas")

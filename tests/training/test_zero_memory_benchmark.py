@@ -68,15 +68,14 @@ def test_goals_read_the_rows():
 
 @pytest.mark.slow
 def test_benchmark_on_the_tiny_model(ray_cluster, tiny_model, tmp_path):
-    result = zero_memory.main(["--sizes", "tiny", "--stages", "0,3", "--no-bisect", "--in-process",
+    """The benchmark's own path on one real probe (stage 3; stage 0 against stage 3 on the same probe is
+    tests/training/test_zero3_resume.py's)."""
+    result = zero_memory.main(["--sizes", "tiny", "--stages", "3", "--no-bisect", "--in-process",
                                "--out", str(tmp_path)])
-    z0, z3 = result["rows"]
-    assert z0["status"] == z3["status"] == "ok", result
-    for row in (z0, z3):
-        for key in ("params", "grads", "optimizer"):  # measured from the tensors, close to the accounting
-            assert 0.9 * row["expected"][key] <= row["held"][key] <= 1.25 * row["expected"][key] + 4096, (row, key)
-        assert len(row["peak_rss"]) == 2 and min(row["peak_rss"]) > row["held_total"]
-    assert z3["held"]["params"] < 0.6 * z0["held"]["params"]  # ZeRO-3 holds half of the parameters per worker
-    assert z3["held_total"] <= 0.55 * z0["held_total"]
+    (z3,) = result["rows"]
+    assert z3["status"] == "ok", result
+    for key in ("params", "grads", "optimizer"):  # measured from the tensors, close to the accounting
+        assert 0.9 * z3["expected"][key] <= z3["held"][key] <= 1.25 * z3["expected"][key] + 4096, (z3, key)
+    assert len(z3["peak_rss"]) == 2 and min(z3["peak_rss"]) > z3["held_total"]
     text = (tmp_path / "zero_memory.md").read_text()
-    assert "| tiny |" in text and "x stage 0's parameter+gradient+optimizer bytes" in text
+    assert "| tiny |" in text and "| 3 |" in text
