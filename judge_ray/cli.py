@@ -1,4 +1,4 @@
-"""What every job entry point shares: `[--config FILE] [key=value ...]`, and user errors as one line."""
+"""What every job entry point shares: `[--config FILE] [--verbose] [key=value ...]`, user errors as one line."""
 from __future__ import annotations
 
 import os

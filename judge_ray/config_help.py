@@ -79,7 +79,7 @@ def help_text(schema: type, prog: str, default_file: Optional[Path]) -> str:
     keys = schema_keys(schema, values)
     docs = dict(sections(schema))
     width = min(44, max(len(f"{k} = {_show(v)}") for k, v, _ in keys))
-    lines = [f"usage: python {prog} [--config FILE] [key=value ...]", "",
+    lines = [f"usage: python {prog} [--config FILE] [--verbose] [key=value ...]", "",
              f"Config keys (defaults as {default_file.name if default_file else 'the schema'} sets them; "
              "override any as key=value; an unknown key is an error):"]
     section = None

@@ -4,4 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh
+# Quiet libraries' own bars and banners before they are imported (the first run converts the GGUF once).
+export RAY_AUTH_MODE="${RAY_AUTH_MODE:-disabled}" TQDM_DISABLE="${TQDM_DISABLE:-1}"
+export TRANSFORMERS_VERBOSITY="${TRANSFORMERS_VERBOSITY:-error}"
+command -v nvidia-smi >/dev/null 2>&1 || export DS_ACCELERATOR="${DS_ACCELERATOR:-cpu}"
 exec .venv/bin/python jobs/self_taught.py "$@"

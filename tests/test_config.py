@@ -149,8 +149,8 @@ def test_help_lists_keys_with_defaults_from_the_jobs_conf_file():
 
     text = help_text(SelfTaughtConfig, "jobs/self_taught.py", default_config_path(SelfTaughtConfig))
     assert "usage: python jobs/self_taught.py" in text
-    # conf/self_taught.yaml sets per_category 2 (the schema says 4): the page shows what a plain run uses
-    assert re.search(r"selection\.per_category = 2\s+balanced", text)
+    # conf/self_taught.yaml sets per_category 14 (the schema says 4): the page shows what a plain run uses
+    assert re.search(r"selection\.per_category = 14\s+balanced", text)
     assert re.search(r"eval\.labelled_samples = 1\s+k on the labelled sets", text)
     from judge_ray.config_help import schema_keys
 
