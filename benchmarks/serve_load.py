@@ -34,6 +34,7 @@ async def load(url: str, clients: int, seconds: float, mode: str) -> dict:
     latencies: list[float] = []
     errors: list[str] = []
     batch_sizes: list[int] = []
+    parts: dict[str, list[float]] = {"queue": [], "batch wait": [], "engine": [], "outside": []}
     deadline = time.time() + seconds
 
     async def client(i: int, http: httpx.AsyncClient) -> None:
@@ -46,8 +47,14 @@ async def load(url: str, clients: int, seconds: float, mode: str) -> dict:
                 if r.status_code != 200:
                     errors.append(f"{r.status_code}: {r.text[:80]}")
                 else:
-                    latencies.append(time.perf_counter() - t0)
-                    batch_sizes.append(r.json()["timings"]["batch_size"])
+                    latency = time.perf_counter() - t0
+                    latencies.append(latency)
+                    t = r.json()["timings"]
+                    batch_sizes.append(t["batch_size"])
+                    inside = t["queue_ms"] + t["batch_wait_ms"] + t["judge_ms"]
+                    for name, ms in (("queue", t["queue_ms"]), ("batch wait", t["batch_wait_ms"]),
+                                     ("engine", t["judge_ms"]), ("outside", 1000 * latency - inside)):
+                        parts[name].append(ms)
             except Exception as exc:  # a dropped connection is an error to count, not a crash
                 errors.append(type(exc).__name__)
             n += 1
@@ -60,7 +67,8 @@ async def load(url: str, clients: int, seconds: float, mode: str) -> dict:
     pct = (lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] * 1000) if lat else (lambda q: float("nan"))
     return {"requests": len(lat), "errors": len(errors), "error_kinds": sorted(set(errors))[:3], "wall": wall,
             "rps": len(lat) / wall, "p50": pct(0.50), "p99": pct(0.99),
-            "mean_batch": statistics.mean(batch_sizes) if batch_sizes else 0.0}
+            "mean_batch": statistics.mean(batch_sizes) if batch_sizes else 0.0,
+            "parts": {name: statistics.mean(v) if v else float("nan") for name, v in parts.items()}}
 
 
 def run_setting(args, batching: bool, port: int) -> dict:
@@ -129,6 +137,14 @@ def main() -> None:
     print("|---|---|---|---|---|---|")
     for name, r in (("on", on), ("off", off)):
         print(f"| {name} | {r['rps']:.2f} | {r['p50']:.0f} | {r['p99']:.0f} | {r['mean_batch']:.1f} | {r['errors']} |")
+    print("\nwhere a request's time goes (mean ms): queue = the engine busy with earlier batches, batch wait = the "
+          "engine free, the batch filling, engine = its batch's engine call, outside = the proxy, routing, "
+          "parsing and the HTTP exchange (client latency minus the replica's three)\n")
+    names = list(on["parts"])
+    print("| batching | " + " | ".join(names) + " |")
+    print("|---|" + "---|" * len(names))
+    for name, r in (("on", on), ("off", off)):
+        print(f"| {name} | " + " | ".join(f"{r['parts'][n]:.1f}" for n in names) + " |")
     print(f"\nthroughput on/off: {on['rps'] / off['rps']:.2f}x; p50 on/off: {on['p50'] / off['p50']:.2f}x; "
           f"errors total: {on['errors'] + off['errors']}")
     if on["errors"] + off["errors"]:

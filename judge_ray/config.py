@@ -427,9 +427,9 @@ class ServeSettings:
     route_prefix: str = "/"  # where the judge routes are mounted
     host: str = "127.0.0.1"  # 0.0.0.0 on a cluster
     port: int = 8000  # HTTP port of the Serve proxy
-    batching: bool = True  # @serve.batch: concurrent requests share one engine call
+    batching: bool = True  # concurrent requests share one engine call (serving/batcher.py)
     max_batch_size: int = 8  # most requests one engine call serves
-    batch_wait_timeout_s: float = 0.05  # how long a batch waits to fill
+    batch_wait_timeout_s: float = 0.05  # the longest a request waits for company once the engine is free
     max_input_tokens: int = 1536  # a longer prompt is a 413 naming the longest field
     max_samples: int = 8  # the most a `vote` request may ask for
     vote_samples: int = 3  # `vote` without `samples`

@@ -113,14 +113,36 @@ class TransformersEngine(Engine):
         for start in range(0, len(order), self.batch_size):
             idx = order[start:start + self.batch_size]
             budget = max(params[i].max_tokens for i in idx) + extra_tokens
-            ids, mask = self._pad([self.encode(prompts[i], reserve=budget) for i in idx])
+            inputs = self._generation_inputs([self.encode(prompts[i], reserve=budget) for i in idx])
             processor = make_processor(idx)
             out = self.model.generate(
-                input_ids=ids, attention_mask=mask, max_new_tokens=budget, do_sample=False,
+                **inputs, max_new_tokens=budget, do_sample=False,
                 logits_processor=[processor], pad_token_id=self.tokenizer.pad_token_id,
                 eos_token_id=self.tokenizer.eos_token_id, num_beams=1, temperature=None, top_p=None, top_k=None,
             )
-            yield idx, out[:, ids.shape[1]:], processor
+            yield idx, out[:, inputs["input_ids"].shape[1]:], processor
+
+    def _generation_inputs(self, rows: list[list[int]]) -> dict:
+        """`generate`'s inputs for a batch of prompts.
+
+        Why the shared prefix here too: a batch of judge prompts repeats the same instructions, and prefill was
+        about a quarter of a batched endpoint call (py-spy, benchmarks/serve_load.py). Rows that share at least
+        SHARED_PREFIX_MIN tokens get the prefix's KV cache computed once and repeated over the batch, and are
+        padded between prefix and tail instead of on the left: positions come from the attention mask's
+        cumulative sum, so every row sees the same positions as unpadded, and the prefix cache is the same for
+        all. The plain left-padded batch otherwise."""
+        prefix = min(_common_prefix_len(rows), min(len(r) for r in rows) - 1)
+        if len(rows) < 2 or prefix < SHARED_PREFIX_MIN:
+            ids, mask = self._pad(rows)
+            return {"input_ids": ids, "attention_mask": mask}
+        cache = self.model(input_ids=torch.tensor([rows[0][:prefix]], device=self.device),
+                           use_cache=True).past_key_values
+        cache.batch_repeat_interleave(len(rows))
+        tails = [r[prefix:] for r in rows]
+        width, pad = max(len(t) for t in tails), self.tokenizer.pad_token_id
+        ids = torch.tensor([rows[0][:prefix] + [pad] * (width - len(t)) + t for t in tails], device=self.device)
+        mask = torch.tensor([[1] * prefix + [0] * (width - len(t)) + [1] * len(t) for t in tails], device=self.device)
+        return {"input_ids": ids, "attention_mask": mask, "past_key_values": cache}
 
     @torch.inference_mode()
     def _generate(self, prompts: list[str], params: list[SamplingParams]) -> list[str]:

@@ -7,7 +7,6 @@ its own engine). The OpenAI-compatible routes are a second app (`serving/openai_
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import TYPE_CHECKING, Optional
 
 
@@ -16,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from ray import serve
 
+from judge_ray.serving.batcher import EngineBatcher, Timing
 from judge_ray.serving.guards import activate, guard, token_digest
 from judge_ray.serving.schemas import (ErrorBody, GradeRequest, GradeResponse, JudgeRequest, JudgeResponse,
                                        ModelCard)
@@ -48,7 +48,7 @@ async def _http_error(_: Request, exc: HTTPError) -> JSONResponse:
 ENGINE_RETRY_AFTER_S = "1"
 
 
-async def within(seconds: float, work) -> dict:
+async def within(seconds: float, work):
     """The batch's answer for this request, or a 504 once `serve.request_timeout_s` has passed: a hung engine
     must not hold a caller forever (the batch itself finishes or fails on its own; its health is tracked)."""
     try:
@@ -87,7 +87,8 @@ def _decode_settings(settings: dict) -> ServeConfig:
 @serve.deployment(name="JudgeDeployment")
 @serve.ingress(api)
 class JudgeDeployment:
-    """One engine per replica; requests are gathered into batches (serve.batch) and judged in one engine call."""
+    """One engine per replica; requests are gathered into batches (`serving/batcher.py`: taken when the engine is
+    free) and judged in one engine call."""
 
     def __init__(self, settings: dict, token_sha256: Optional[str] = None):
         import torch
@@ -111,10 +112,9 @@ class JudgeDeployment:
         self.health = EngineHealth(cfg.serve.unhealthy_after)
         activate(cfg.serve, token_sha256)
         size = cfg.serve.max_batch_size if cfg.serve.batching else 1
-        self._judge_batch.set_max_batch_size(size)
-        self._grade_batch.set_max_batch_size(size)
-        self._judge_batch.set_batch_wait_timeout_s(cfg.serve.batch_wait_timeout_s)
-        self._grade_batch.set_batch_wait_timeout_s(cfg.serve.batch_wait_timeout_s)
+        wait = cfg.serve.batch_wait_timeout_s
+        self._judge_batch = EngineBatcher(lambda reqs: self._in_thread(self.service.judge, reqs), size, wait)
+        self._grade_batch = EngineBatcher(lambda reqs: self._in_thread(self.service.grade, reqs), size, wait)
 
     # ---- checks shared by the routes ----
     def _check_size(self, fields: dict[str, Optional[str]]) -> None:
@@ -124,27 +124,16 @@ class JudgeDeployment:
                                  f"(longest field: {over[1]})", over[1])
 
     # ---- batched engine work ----
-    async def _timed(self, work, requests: list[dict]) -> list[dict]:
-        """Run a batch in a worker thread (health stays responsive) and stamp each answer with its timing; an
-        engine error fails only this batch's requests."""
-        started = time.time()
-        answers = await asyncio.to_thread(self.health.run, work, requests)
-        ms = 1000 * (time.time() - started)
-        return [{**a, "judge_ms": ms, "batch_size": len(requests)} for a in answers]
-
-    @serve.batch(max_batch_size=8, batch_wait_timeout_s=0.05)
-    async def _judge_batch(self, requests: list[dict]) -> list[dict]:
-        return await self._timed(self.service.judge, requests)
-
-    @serve.batch(max_batch_size=8, batch_wait_timeout_s=0.05)
-    async def _grade_batch(self, requests: list[dict]) -> list[dict]:
-        return await self._timed(self.service.grade, requests)
+    async def _in_thread(self, work, requests: list[dict]) -> list[dict]:
+        """A batch in a worker thread (health checks and new requests stay responsive meanwhile); an engine error
+        fails only this batch's requests."""
+        return await asyncio.to_thread(self.health.run, work, requests)
 
     @staticmethod
-    def _timings(arrived: float, out: dict) -> dict:
-        total = 1000 * (time.time() - arrived)
-        return {"queue_ms": max(0.0, total - out["judge_ms"]), "judge_ms": out["judge_ms"],
-                "batch_size": out["batch_size"]}
+    def _timings(answered: tuple[dict, Timing]) -> dict:
+        t = answered[1]
+        return {"queue_ms": t.queue_ms, "batch_wait_ms": t.batch_wait_ms, "judge_ms": t.engine_ms,
+                "batch_size": t.batch_size}
 
     def check_health(self) -> None:
         """Serve's periodic replica health check: fails once the engine has failed `serve.unhealthy_after`
@@ -170,21 +159,21 @@ class JudgeDeployment:
             raise HTTPError(422, f"samples: at most {self.cfg.serve.max_samples}", "samples")
         self._check_size({"question": body.question, "answer_a": body.answer_a, "answer_b": body.answer_b,
                           "reference": body.reference})
-        arrived = time.time()
-        out = _answer(await within(self.cfg.serve.request_timeout_s, self._judge_batch(body.model_dump())))
+        answered = await within(self.cfg.serve.request_timeout_s, self._judge_batch.submit(body.model_dump()))
+        out = _answer(answered[0])
         return JudgeResponse(winner=out["winner"], confidence=out["confidence"], orders_agree=out["orders_agree"],
                              explanation=out["explanation"], mode=body.mode, samples=out["samples"],
-                             model=self.model_name, timings=self._timings(arrived, out))
+                             model=self.model_name, timings=self._timings(answered))
 
     @api.post("/v1/grade", response_model=GradeResponse,
               responses={401: {"model": ErrorBody}, 413: {"model": ErrorBody}, 422: {"model": ErrorBody},
                          503: {"model": ErrorBody}, 504: {"model": ErrorBody}})
     async def grade(self, body: GradeRequest) -> GradeResponse:
         self._check_size({"question": body.question, "answer": body.answer, "reference": body.reference})
-        arrived = time.time()
-        out = _answer(await within(self.cfg.serve.request_timeout_s, self._grade_batch(body.model_dump())))
+        answered = await within(self.cfg.serve.request_timeout_s, self._grade_batch.submit(body.model_dump()))
+        out = _answer(answered[0])
         return GradeResponse(score=out["score"], confidence=out["confidence"], explanation=out["explanation"],
-                             model=self.model_name, timings=self._timings(arrived, out))
+                             model=self.model_name, timings=self._timings(answered))
 
 
 def deployment_options(cfg: ServeConfig) -> dict:

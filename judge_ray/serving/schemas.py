@@ -44,9 +44,11 @@ class GradeRequest(_Strict):
 
 
 class Timings(BaseModel):
-    queue_ms: float
-    judge_ms: float
-    batch_size: int
+    """Where the request's time went inside the replica (the rest is the proxy, routing and the HTTP exchange)."""
+    queue_ms: float = Field(description="waiting while the engine ran earlier batches")
+    batch_wait_ms: float = Field(description="the engine free, waiting for more requests to fill the batch")
+    judge_ms: float = Field(description="the engine call that judged this request's batch")
+    batch_size: int = Field(description="requests judged in that engine call")
 
 
 class JudgeResponse(BaseModel):

@@ -76,3 +76,25 @@ def test_shared_prefix_scoring_equals_one_pass_per_row(engine):
     assert len(rows[0]) > SHARED_PREFIX_MIN  # the case under test did share a prefix
     lp = engine.option_logprobs(prompts, ["A", "B"])
     assert len(lp) == 3 and all(set(d) == {"A", "B"} for d in lp)
+
+
+def test_shared_prefix_generation_gives_the_left_padded_batchs_text_and_verdicts(engine, monkeypatch):
+    """A batch of judge prompts prefills their common instructions once, padded between prefix and tail: the
+    same reasoning and verdict per row as the plain left-padded batch, sampled rows included."""
+    import judge_ray.engines.hf as hf
+    from judge_ray.formats.self_taught import pairwise_prompt
+
+    prompts = [engine.chat(pairwise_prompt(q, a, b))
+               for q, a, b in [("2+2?", "4", "five"), ("Capital of France?", "Paris, of course.", "Lyon"),
+                               ("Say hi", "hey", "hello there, how are you today?"), ("1+1?", "2", "3")]]
+    params = [SamplingParams(max_tokens=10, temperature=t, seed=i) for i, t in enumerate((0.0, 1.0, 0.0, 1.0))]
+    rows = [engine.encode(p, reserve=14) for p in prompts]
+    assert "past_key_values" in engine._generation_inputs(rows)  # the case under test shares a prefix
+    shared = engine.generate_then_choose(prompts, params, VERDICT_PREFIX, ["A", "B"], 0.0, [1, 2, 3, 4])
+    monkeypatch.setattr(hf, "SHARED_PREFIX_MIN", 10**9)
+    assert "past_key_values" not in engine._generation_inputs(rows)
+    plain = engine.generate_then_choose(prompts, params, VERDICT_PREFIX, ["A", "B"], 0.0, [1, 2, 3, 4])
+    for (t1, c1), (t2, c2) in zip(shared, plain):
+        assert t1 == t2 and c1.choice == c2.choice
+        assert c1.probs["A"] == pytest.approx(c2.probs["A"], abs=1e-4)
+    assert len({t for t, _ in shared}) > 1  # rows differ: the tails were not mixed up
