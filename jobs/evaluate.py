@@ -10,14 +10,14 @@ Writes predictions.jsonl, metrics.json, summary.md and confusion.png under run.r
 """
 import sys
 
-from judge_ray.cli import main_guard, parse_args
-from judge_ray.config import EvaluateConfig, load_config
+from judge_ray.cli import load_job_config, main_guard, parse_args
+from judge_ray.config import EvaluateConfig
 from judge_ray.evaluation.runner import run_evaluation
 
 
 def main() -> None:
     config_path, overrides = parse_args(sys.argv[1:], "jobs/evaluate.py", EvaluateConfig)
-    run_evaluation(load_config(config_path, overrides, EvaluateConfig))
+    run_evaluation(load_job_config(config_path, overrides, EvaluateConfig))
 
 
 if __name__ == "__main__":

@@ -8,14 +8,14 @@ Rerunning an interrupted run with the same config resumes it.
 """
 import sys
 
-from judge_ray.cli import main_guard, parse_args
-from judge_ray.config import SelfTaughtConfig, load_config
+from judge_ray.cli import load_job_config, main_guard, parse_args
+from judge_ray.config import SelfTaughtConfig
 from judge_ray.pipeline import run_self_taught
 
 
 def main() -> None:
     config_path, overrides = parse_args(sys.argv[1:], "jobs/self_taught.py", SelfTaughtConfig)
-    run_self_taught(load_config(config_path, overrides))
+    run_self_taught(load_job_config(config_path, overrides, SelfTaughtConfig))
 
 
 if __name__ == "__main__":

@@ -9,14 +9,14 @@ Routes: POST /v1/judge, POST /v1/grade, GET /healthz, GET /v1/models (OpenAPI at
 """
 import sys
 
-from judge_ray.cli import main_guard, parse_args
-from judge_ray.config import ServeConfig, load_config
+from judge_ray.cli import load_job_config, main_guard, parse_args
+from judge_ray.config import ServeConfig
 from judge_ray.serving.launch import start
 
 
 def main() -> None:
     config_path, overrides = parse_args(sys.argv[1:], "jobs/serve.py", ServeConfig)
-    start(load_config(config_path, overrides, ServeConfig))
+    start(load_job_config(config_path, overrides, ServeConfig))
 
 
 if __name__ == "__main__":

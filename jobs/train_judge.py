@@ -9,14 +9,14 @@ Rerunning an interrupted run with the same config resumes it.
 """
 import sys
 
-from judge_ray.cli import main_guard, parse_args
-from judge_ray.config import TrainJudgeConfig, load_config
+from judge_ray.cli import load_job_config, main_guard, parse_args
+from judge_ray.config import TrainJudgeConfig
 from judge_ray.training.judgelm_run import run_train_judge
 
 
 def main() -> None:
     config_path, overrides = parse_args(sys.argv[1:], "jobs/train_judge.py", TrainJudgeConfig)
-    run_train_judge(load_config(config_path, overrides, TrainJudgeConfig))
+    run_train_judge(load_job_config(config_path, overrides, TrainJudgeConfig))
 
 
 if __name__ == "__main__":

@@ -12,8 +12,8 @@ USAGE = "usage: python {prog} [--config FILE] [--verbose] [key=value ...]"
 
 
 def parse_args(argv: Sequence[str], prog: str, schema: Optional[type] = None) -> tuple[str | None, list[str]]:
-    """`--config FILE` and `key=value` overrides; `--verbose` shows the project's debug lines; `--help` prints
-    every config key of `schema` with its default and meaning, then exits."""
+    """`--config FILE` and `key=value` overrides; `--verbose` shows the project's debug lines (as
+    `log.level=debug`); `--help` prints every config key of `schema` with its default and meaning, then exits."""
     config, overrides, args = None, [], list(argv)
     while args:
         arg = args.pop(0)
@@ -39,6 +39,17 @@ def parse_args(argv: Sequence[str], prog: str, schema: Optional[type] = None) ->
         else:
             overrides.append(arg)
     return config, overrides
+
+
+def load_job_config(path: Optional[str], overrides: list[str], schema: type) -> Any:
+    """A job's config, validated, with its `log.level` applied (`--verbose` given on the command line wins)."""
+    from judge_ray.config import load_config
+    from judge_ray.logs import verbose
+
+    cfg = load_config(path, overrides, schema)
+    if not verbose():
+        configure(level=str(cfg.log.level))
+    return cfg
 
 
 def main_guard(fn: Callable[[], Any]) -> int:

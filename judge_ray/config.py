@@ -28,6 +28,13 @@ class Choice(str, Enum):
         return str(self.value)
 
 
+class LogLevel(Choice):
+    debug = "debug"
+    info = "info"
+    warning = "warning"
+    error = "error"
+
+
 class Precision(Choice):
     fp32 = "fp32"
     bf16 = "bf16"
@@ -121,6 +128,11 @@ def _optional_at_least_1(rules: _Rules, section: Any, *names: str) -> None:
     for name in names:
         value = getattr(section, name)
         rules.check(value is None or value >= 1, f"{name}={value} must be at least 1 (or null)")
+
+
+@dataclass
+class LogConfig:
+    level: LogLevel = LogLevel.info  # info: progress and results | debug (= --verbose) | warning | error
 
 
 @dataclass
@@ -304,6 +316,7 @@ class SelfTaughtConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
     ray: RayConfig = field(default_factory=RayConfig)
+    log: LogConfig = field(default_factory=LogConfig)
     vllm: VllmConfig = field(default_factory=VllmConfig)
 
     def __post_init__(self) -> None:
@@ -357,6 +370,7 @@ class TrainJudgeConfig:
     recipe: RecipeConfig = field(default_factory=RecipeConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     ray: RayConfig = field(default_factory=RayConfig)
+    log: LogConfig = field(default_factory=LogConfig)
 
 
 # ---- jobs/evaluate.py ----
@@ -414,6 +428,7 @@ class EvaluateConfig:
     judge: EvalJudgeConfig = field(default_factory=EvalJudgeConfig)
     policy: PolicyConfig = field(default_factory=PolicyConfig)
     ray: RayConfig = field(default_factory=RayConfig)
+    log: LogConfig = field(default_factory=LogConfig)
     vllm: VllmConfig = field(default_factory=VllmConfig)
 
     def __post_init__(self) -> None:
@@ -500,6 +515,7 @@ class ServeConfig:
     deployment: DeploymentSettings = field(default_factory=DeploymentSettings)
     vllm: VllmConfig = field(default_factory=VllmConfig)
     ray: RayConfig = field(default_factory=RayConfig)
+    log: LogConfig = field(default_factory=LogConfig)
     write_serve_config: Optional[str] = None  # write the Serve config YAML (for `serve deploy`) here and exit
 
     def __post_init__(self) -> None:

@@ -1,7 +1,8 @@
 """The project's logging: one logger per module under `judge_ray`, configured once per job (`configure`).
 
 By default a person sees the project's progress lines and results, each once, as plain lines on stdout;
-warnings and errors say so. `--verbose` shows the debug lines, and every Ray worker's output as Ray prints it.
+warnings and errors say so. `--verbose` (or `log.level=debug`) shows the debug lines, and every Ray worker's
+output as Ray prints it; `log.level=warning` leaves only warnings and errors.
 
 On Ray's workers (`configure_worker`, called first by the engine actors, the train workers and the Serve
 replicas) the project's loggers write their warnings and errors, marked, to stderr; the driver
@@ -54,17 +55,25 @@ class _Plain(logging.Formatter):
 _verbose = False
 
 
-def configure(verbose: bool = False) -> None:
-    """Once per job: the project's lines on stdout at INFO (DEBUG when `verbose`), third parties quieted."""
+LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
+
+
+def configure(verbose: bool = False, level: str = "info") -> None:
+    """Once per job: the project's lines on stdout at `level` (`log.level`; DEBUG when `verbose`, which wins),
+    third parties quieted. At debug the workers' output is shown as Ray prints it."""
     global _verbose
-    _verbose = verbose
+    if verbose:
+        level = "debug"
+    if level not in LEVELS:
+        raise ValueError(f"log level {level!r}: one of {', '.join(LEVELS)}")
+    _verbose = level == "debug"
     project = logging.getLogger(PROJECT)
     for handler in [h for h in project.handlers if isinstance(h, _Stdout)]:
         project.removeHandler(handler)
     handler = _Stdout()
     handler.setFormatter(_Plain("%(message)s"))
     project.addHandler(handler)
-    project.setLevel(logging.DEBUG if verbose else logging.INFO)
+    project.setLevel(LEVELS[level])
     project.propagate = False  # the root logger (and whatever a library put on it) does not print them again
     quiet_third_parties()
 

@@ -85,3 +85,27 @@ class PathEngine(FakeEngine):
     def __init__(self, model_path: str, options: EngineOptions | None = None):
         super().__init__()
         self.model_path, self.options = model_path, options
+
+
+class FragileEngine(PathEngine):
+    """`engine=tests.fakes:FragileEngine`: judges like the fake until a prompt carries `DIES`; from then on every
+    call raises, as an engine whose process has died would (the replica and its tokenizer-free checks live on)."""
+
+    DIES = "ENGINE-DIES-HERE"
+
+    def __init__(self, model_path: str, options: EngineOptions | None = None):
+        super().__init__(model_path, options)
+        self.dead = False
+
+    def _check(self, prompts: Sequence[str]) -> None:
+        if self.dead or any(self.DIES in p for p in prompts):
+            self.dead = True
+            raise RuntimeError("engine process died")
+
+    def _generate(self, prompts: list[str], params: list[SamplingParams]) -> list[str]:
+        self._check(prompts)
+        return super()._generate(prompts, params)
+
+    def option_logprobs(self, prompts: Sequence[str], options: Sequence[str]) -> list[dict[str, float]]:
+        self._check(prompts)
+        return super().option_logprobs(prompts, options)

@@ -12,11 +12,14 @@ REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "tests" / "fixtures"
 
 # The loop on the tiny model, one iteration, sized for CI (integration tests add their own keys).
+# Every judge and train key the tests' claims depend on is pinned here, so a change of conf/self_taught.yaml's
+# defaults (sized for the default run) does not change what the tests run.
 TINY_LOOP = ["model=tiny", "iterations=1", "selection.per_category=2", "selection.categories=[coding,math,writing]",
              "selection.max_candidates=24", "generation.max_tokens=16", "generation.modify_max_tokens=12",
-             "generation.eval_fraction=0.34", "judge.samples=3", "judge.max_tokens=12", "eval.samples=2",
-             "eval.max_tokens=8", "train.max_length=384", "train.lr=1e-3", "ray.batch_size=8",
-             "ray.actor_cpus=1"]
+             "generation.eval_fraction=0.34", "judge.samples=3", "judge.max_tokens=12", "judge.temperature=1.5",
+             "judge.swap_augment=true", "eval.samples=2", "eval.max_tokens=8", "train.max_length=384",
+             "train.lr=1e-3", "train.lr_schedule=cosine", "train.pair_orders=true", "train.batch_size_per_worker=1",
+             "ray.batch_size=8", "ray.actor_cpus=1"]
 
 
 @contextlib.contextmanager

@@ -2,6 +2,8 @@
 marked warnings and errors (no Ray started here: the handlers are called with the data Ray passes them)."""
 import logging
 
+import pytest
+
 from judge_ray import logs
 from tests.helpers import project_lines
 
@@ -66,3 +68,40 @@ def test_the_jobs_lines_are_plain_and_warnings_say_so(capsys):
     finally:
         logs.configure(verbose=False)
         project.handlers[:], project.level, project.propagate = before[0], before[1], before[2]
+
+
+@pytest.mark.parametrize("argv, shown", [
+    ([], ["[run] progress", "warning: a row was skipped"]),
+    (["log.level=warning"], ["warning: a row was skipped"]),
+    (["log.level=debug"], ["debug: detail", "[run] progress", "warning: a row was skipped"]),
+    (["--verbose", "log.level=error"], ["debug: detail", "[run] progress", "warning: a row was skipped"]),
+    (["log.level=error"], []),
+])
+def test_log_level_from_config_and_verbose_on_the_command_line(capsys, argv, shown):
+    from judge_ray.cli import load_job_config, parse_args
+    from judge_ray.config import SelfTaughtConfig
+
+    project = logging.getLogger("judge_ray")
+    before = (list(project.handlers), project.level, project.propagate)
+    try:
+        logs.configure()  # as main_guard does first
+        path, overrides = parse_args(argv, "jobs/self_taught.py")
+        cfg = load_job_config(path, overrides, SelfTaughtConfig)
+        assert logs.verbose() == ("debug: detail" in shown)
+        log = logging.getLogger("judge_ray.pipeline")
+        log.debug("detail")
+        log.info("[run] progress")
+        log.warning("a row was skipped")
+        assert capsys.readouterr().out.splitlines() == shown
+        assert str(cfg.log.level) in ("info", "warning", "debug", "error")
+    finally:
+        logs.configure()
+        project.handlers[:], project.level, project.propagate = before[0], before[1], before[2]
+
+
+def test_an_unknown_log_level_is_a_one_line_config_error():
+    from judge_ray.config import ConfigError, SelfTaughtConfig, load_config
+
+    with pytest.raises(ConfigError, match="log.level") as err:
+        load_config(None, ["log.level=loud"], SelfTaughtConfig)
+    assert "\n" not in str(err.value)

@@ -20,7 +20,7 @@ from typing import Any, Iterator, Optional
 import pandas as pd
 
 from judge_ray.corpus.layouts import DUPLICATE, LANGUAGE_FIELDS, corpus_row, detect_layout
-from judge_ray.distributed.dataflow import count_by, parquet_rows, scan
+from judge_ray.distributed.dataflow import count_by, parquet_rows, scan, write_frame
 from judge_ray.errors import InputError, UserError
 from judge_ray.rundir import read_json, write_json
 from judge_ray.stages.selection import Descending
@@ -239,7 +239,7 @@ class _Here:
     def annotate(self, fn_kwargs: dict, directory: Path) -> None:
         shutil.rmtree(directory, ignore_errors=True)
         directory.mkdir(parents=True)
-        _write_frame(_to_corpus_rows(self.frame, **fn_kwargs), directory)
+        write_frame(_to_corpus_rows(self.frame, **fn_kwargs), directory)
 
     @staticmethod
     def keep(annotated_dir: Path, threshold: Optional[str], directory: Path) -> None:
@@ -248,15 +248,7 @@ class _Here:
         kept = _ranked_at_most(kept, threshold) if threshold is not None else kept
         shutil.rmtree(directory, ignore_errors=True)
         directory.mkdir(parents=True)
-        _write_frame(_dedup_block(kept), directory)
-
-
-def _write_frame(frame: pd.DataFrame, directory: Path) -> None:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    if len(frame):
-        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), str(directory / "part-0.parquet"))
+        write_frame(_dedup_block(kept), directory)
 
 
 def prepare_corpus(spec: str, filters: CorpusFilters, out_dir: Path, local_bytes: int = 0) -> dict:

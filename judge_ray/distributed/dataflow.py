@@ -90,7 +90,8 @@ def _write_atomically(folder: Path, write: Callable[[Path], Any]) -> int:
     return rows
 
 
-def _write_frame(frame: pd.DataFrame, folder: Path) -> None:
+def write_frame(frame: pd.DataFrame, folder: Path) -> None:
+    """A frame as one Parquet part, the folder's whole content as Ray Data would write it."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -111,7 +112,7 @@ def write_here(compute: Callable[[StageProgress], pd.DataFrame], folder: Path, n
 
     def write(tmp: Path) -> None:
         try:
-            _write_frame(compute(progress), tmp)
+            write_frame(compute(progress), tmp)
         finally:
             progress.finish()
 
@@ -135,7 +136,7 @@ def map_folder(src: Path, dst: Path, fn: Callable[..., pd.DataFrame], fn_kwargs:
     if rows <= local_rows:
         def write(tmp: Path) -> None:
             if rows:
-                _write_frame(fn(pd.read_parquet(str(src)), **fn_kwargs), tmp)
+                write_frame(fn(pd.read_parquet(str(src)), **fn_kwargs), tmp)
 
         return _write_atomically(dst, write)
     ds = read_folder(src)
