@@ -233,7 +233,7 @@ LR_SCHEDULES = ("constant", "cosine")
 class TrainConfig:
     workers: int = 2  # Ray Train workers (ZeRO shards the model across them)
     use_gpu: bool = False  # one GPU per worker (NCCL); false: CPU workers over gloo
-    cpus_per_worker: int = 1  # logical CPUs each train worker reserves
+    cpus_per_worker: float = 1.0  # logical CPUs each train worker reserves (its torch threads follow)
     precision: Precision = Precision.fp32  # fp32 on CPU; bf16 on GPU (fp16 too)
     zero_stage: int = 3  # DeepSpeed ZeRO stage 0-3 (3 partitions parameters, gradients, optimizer state)
     epochs: int = 1  # passes over the SFT set
@@ -251,8 +251,9 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         (_Rules().check(self.zero_stage in (0, 1, 2, 3), f"zero_stage={self.zero_stage} must be 0..3")
-         .at_least(self, 1, "workers", "epochs", "batch_size_per_worker", "grad_accum", "max_length", "cpus_per_worker")
+         .at_least(self, 1, "workers", "epochs", "batch_size_per_worker", "grad_accum", "max_length")
          .at_least(self, 0, "max_failures").check(self.lr > 0, f"lr={self.lr} must be > 0")
+         .check(self.cpus_per_worker > 0, f"cpus_per_worker={self.cpus_per_worker} must be > 0")
          .check(self.lr_schedule in LR_SCHEDULES,
                 f"lr_schedule={self.lr_schedule!r} must be one of {', '.join(LR_SCHEDULES)}")
          .check(0.0 <= self.warmup_ratio < 1.0, f"warmup_ratio={self.warmup_ratio} must be in [0, 1)").done())
@@ -280,14 +281,17 @@ class RayConfig:
     address: Optional[str] = None  # None: RAY_ADDRESS if set, else a local cluster
     num_cpus: Optional[int] = None  # logical CPUs of a local cluster
     pool_size: int = 1  # engine actors per Ray Data stage
-    actor_cpus: float = 1.0  # logical CPUs per engine actor (its torch threads follow)
+    actor_cpus: float = 1.0  # logical CPUs per engine actor (its torch threads follow; 0: holds none)
     actor_gpus: float = 0.0  # GPUs per engine actor (0 on CPU)
     batch_size: int = 16  # rows per map_batches call on an engine actor
     block_rows: int = 256  # rows per block of an engine stage, the unit of resume; stages this small (CPU) run here
+    fit_cpus: bool = True  # on a cluster too small for the CPU asks, scale them down to fit (false: wait instead)
+    startup_timeout_s: int = 600  # the longest a phase waits for what no node offers yet (an autoscaler adding it)
 
     def __post_init__(self) -> None:
-        rules = _Rules().at_least(self, 1, "pool_size", "batch_size", "block_rows").at_least(self, 0, "actor_gpus")
-        rules.check(self.actor_cpus > 0, f"actor_cpus={self.actor_cpus} must be > 0")
+        rules = (_Rules().at_least(self, 1, "pool_size", "batch_size", "block_rows")
+                 .at_least(self, 0, "actor_gpus", "startup_timeout_s"))
+        rules.check(self.actor_cpus >= 0, f"actor_cpus={self.actor_cpus} must be >= 0")
         _optional_at_least_1(rules, self, "num_cpus")
         rules.done()
 

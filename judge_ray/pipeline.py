@@ -10,12 +10,13 @@ import logging
 import json
 import shutil
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Optional
 
 from judge_ray.config import (BenchmarkConfig, EvalJudgeConfig, EvaluateConfig, PolicyConfig, RunConfig,
                               SelfTaughtConfig, to_yaml)
-from judge_ray.distributed.cluster import connect
+from judge_ray.distributed.cluster import connect, fit_to_cluster
 from judge_ray.engines.factory import engine_options, resolve_engine_kind
 from judge_ray.errors import UserError
 from judge_ray.evaluation.benchmarks import Benchmark, read_benchmark
@@ -26,7 +27,7 @@ from judge_ray.distributed.loop_data import EnginePool
 from judge_ray.instructions import bundled_instructions_path
 from judge_ray.labelled import labelled_name, labelled_path, load_labelled_pairs
 from judge_ray.models import check_model
-from judge_ray.rundir import RunDir, read_json, write_json, write_text
+from judge_ray.rundir import RunDir, run_root, read_json, write_json, write_text
 from judge_ray.stages.pairs import benchmark_row
 from judge_ray.summary import quality_table, summary_markdown, summary_table
 
@@ -36,7 +37,7 @@ logger = logging.getLogger(__name__)
 class SelfTaughtRun:
     def __init__(self, cfg: SelfTaughtConfig):
         self.cfg = cfg
-        self.run = RunDir(Path(cfg.run.root) / cfg.run.name)
+        self.run = RunDir(Path(run_root(cfg.run.root)) / cfg.run.name)
         self.started = time.time()
 
     # ---- set-up: every user mistake is found here, before Ray or a model starts ----
@@ -160,6 +161,8 @@ class SelfTaughtRun:
         logger.info(f"[run] {'resuming' if resumed else 'starting'} {self.run.path} — model {cfg.model}, "
                  f"engine {self.engine}, {cfg.iterations} iteration(s)")
         connect(cfg.ray.address, cfg.ray.num_cpus, use_gpu=cfg.train.use_gpu)
+        fitted_ray, fitted_train = fit_to_cluster(cfg.ray, cfg.train)
+        self.cfg = cfg = replace(cfg, ray=fitted_ray, train=fitted_train)  # as it runs; config.yaml keeps the asks
 
         t0 = time.time()
         try:

@@ -14,6 +14,35 @@ import pandas as pd
 from judge_ray.errors import UserError
 
 FINISHED_MARKER = "summary.md"
+RUN_ROOT_ENV = "JUDGE_RAY_RUN_ROOT"  # where relative run roots go on a cluster (set in the job's runtime_env)
+
+
+def in_ray_working_dir(cwd: str) -> bool:
+    """Whether `cwd` is Ray's temporary copy of a submitted job's working dir
+    (`<ray temp>/session_…/runtime_resources/working_dir_files/_ray_pkg_<hash>/…`), which changes with every
+    code change: nothing a user should look for or resume from lives there."""
+    parts = Path(cwd).parts
+    return "runtime_resources" in parts and "working_dir_files" in parts
+
+
+def run_root(root: str, cwd: str | None = None, env: dict | None = None) -> str:
+    """Where `run.root` points: an absolute path as given; a relative one under `$JUDGE_RAY_RUN_ROOT` when set,
+    else under the current directory, except inside Ray's copy of a submitted working dir, where it is refused
+    (a resubmission after an edit would not find its run to resume)."""
+    env = os.environ if env is None else env
+    cwd = cwd or os.getcwd()
+    base = env.get(RUN_ROOT_ENV, "").strip()
+    where = root if os.path.isabs(root) or "://" in root or not base else os.path.join(base, root)
+    if "://" in where:
+        raise UserError(f"run.root={where}: object storage (s3://, gs://) is not supported for run directories yet; "
+                        "use a path on a filesystem every node mounts")
+    if os.path.isabs(where):
+        return where
+    if in_ray_working_dir(cwd):
+        raise UserError(f"run.root={root} is relative and this job runs in Ray's temporary copy of its working dir "
+                        f"({cwd}), which changes with every code change: pass an absolute run.root (shared storage), "
+                        f"or set {RUN_ROOT_ENV} in the job's runtime_env env_vars")
+    return root
 
 
 class RunDir:

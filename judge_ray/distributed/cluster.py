@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import logging
+import math
 import os
 from typing import Optional
 
 from judge_ray.logs import forward_worker_lines, quiet_third_parties
+
+logger = logging.getLogger(__name__)
 
 # Env vars every Ray worker gets: quiet third-party progress/logging, our model cache.
 _QUIET = {"TQDM_DISABLE": "1", "TRANSFORMERS_VERBOSITY": "error", "TOKENIZERS_PARALLELISM": "false",
@@ -52,3 +55,93 @@ def connect(address: Optional[str] = None, num_cpus: Optional[int] = None, use_g
     ctx.enable_progress_bars = False
     ctx.execution_options.preserve_order = True
     quiet_third_parties()
+
+
+def live_nodes() -> list:
+    """The cluster's alive nodes as node types of one each (what it offers now)."""
+    import ray
+
+    from judge_ray.distributed.resources import NodeType
+
+    return [NodeType(n.get("NodeManagerAddress", "node"), float(n["Resources"].get("CPU", 0)),
+                     float(n["Resources"].get("GPU", 0)), 1) for n in ray.nodes() if n.get("Alive")]
+
+
+def _ask_and_wait(phase, timeout_s: float) -> None:
+    """Ask for the phase's resources as a placement group (what an autoscaler scales up for) and wait for it,
+    at most `timeout_s`; the group is removed either way (the stage's own actors take its place)."""
+    from ray.util.placement_group import placement_group, remove_placement_group
+
+    bundles = [{"CPU": b.cpus, **({"GPU": b.gpus} if b.gpus else {})} for b in phase.bundles if b.cpus or b.gpus]
+    if phase.task_cpus:
+        bundles.append({"CPU": phase.task_cpus})
+    group = placement_group(bundles, strategy="PACK")
+    try:
+        group.wait(timeout_seconds=timeout_s)
+    finally:
+        remove_placement_group(group)
+
+
+def fit_phase(phase, fit_cpus: bool, timeout_s: float) -> float:
+    """The factor for `phase`'s CPU asks on this cluster: 1.0 when it fits; smaller when it fits only with less
+    CPU each (`fit_cpus`); otherwise the job asks for the resources and waits, at most `timeout_s`, for them
+    to appear (an autoscaler adding nodes), then stops with a UserError naming what is missing."""
+    from judge_ray.distributed.resources import cpu_scale_to_fit, unschedulable
+    from judge_ray.errors import UserError
+
+    def factor() -> Optional[float]:
+        nodes = live_nodes()
+        if fit_cpus:
+            return cpu_scale_to_fit(phase, nodes)
+        return None if unschedulable(phase, nodes) else 1.0
+
+    found = factor()
+    if found is None and timeout_s > 0:
+        logger.info(f"[cluster] {phase.name}: waiting up to {timeout_s:g}s for the cluster to offer "
+                    f"{len(phase.bundles)} x what each asks (ray.startup_timeout_s)")
+        _ask_and_wait(phase, timeout_s)
+        found = factor()
+    if found is None:
+        (problem, *_) = unschedulable(phase, live_nodes())
+        raise UserError(f"{problem}; nothing came within ray.startup_timeout_s={timeout_s:g}: add nodes with "
+                        "that resource, or lower the asks (ray.pool_size, ray.actor_cpus/actor_gpus, train.workers, "
+                        "train.cpus_per_worker)")
+    return found
+
+
+def _cpus(phase, ask: float, factor: float) -> float:
+    """The scaled CPU ask, as a round number where that still fits (0.5 rather than 0.499)."""
+    from judge_ray.distributed.resources import scaled, unschedulable
+
+    rounded = round(ask * factor, 2)
+    if rounded <= ask and not unschedulable(scaled(phase, rounded / ask if ask else 0), live_nodes()):
+        return rounded
+    return math.floor(ask * factor * 1000) / 1000
+
+
+def fit_to_cluster(ray_cfg, train_cfg=None, engines: bool = True):
+    """The job's engine pool (when `engines`) and training (when given) sized to the cluster it runs on
+    (`fit_phase`); returns the two sections as they will run, each scaled ask logged once. The run's saved
+    config keeps what the user asked for."""
+    from dataclasses import replace
+
+    from judge_ray.distributed.resources import engine_phase, training_phase
+
+    offered = sum(n.cpus for n in live_nodes())
+    phase = engine_phase(ray_cfg)
+    factor = fit_phase(phase, ray_cfg.fit_cpus, ray_cfg.startup_timeout_s) if engines else 1.0
+    if factor < 1:
+        cpus = _cpus(phase, ray_cfg.actor_cpus, factor)
+        logger.info(f"[cluster] {offered:g} CPUs offered: engine actors ask {cpus:g} CPU each "
+                    f"(ray.actor_cpus={ray_cfg.actor_cpus:g} scaled down to leave room for Ray Data's tasks)")
+        ray_cfg = replace(ray_cfg, actor_cpus=cpus)
+    if train_cfg is not None:
+        phase = training_phase(train_cfg)
+        factor = fit_phase(phase, ray_cfg.fit_cpus, ray_cfg.startup_timeout_s)
+        if factor < 1:
+            cpus = _cpus(phase, train_cfg.cpus_per_worker, factor)
+            logger.info(f"[cluster] {offered:g} CPUs offered: {train_cfg.workers} train workers ask {cpus:g} CPU "
+                        f"each (train.cpus_per_worker={train_cfg.cpus_per_worker:g} scaled down to leave room for "
+                        "Ray Data's tasks)")
+            train_cfg = replace(train_cfg, cpus_per_worker=cpus)
+    return ray_cfg, train_cfg

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Optional
 
@@ -22,7 +23,7 @@ from judge_ray.evaluation.judging import build_requests, predictions_from_output
 from judge_ray.evaluation.predictions_file import read_predictions
 from judge_ray.evaluation.report import metrics_row, plot_confusion, plot_iterations, report_markdown
 from judge_ray.evaluation.scoring import score
-from judge_ray.rundir import RunDir, is_self_taught_run, read_json, trained_iterations, write_json, write_text
+from judge_ray.rundir import RunDir, run_root, is_self_taught_run, read_json, trained_iterations, write_json, write_text
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +55,7 @@ def judge_format(requested: str, model: str, from_run: bool) -> str:
 class Evaluation:
     def __init__(self, cfg: EvaluateConfig):
         self.cfg = cfg
-        self.out = RunDir(Path(cfg.run.root) / cfg.run.name)
+        self.out = RunDir(Path(run_root(cfg.run.root)) / cfg.run.name)
 
     def validate(self) -> None:
         """Everything a user can get wrong, before Ray or a model starts."""
@@ -96,7 +97,7 @@ class Evaluation:
         return write_result(out, preds, judge, self.cfg, self.bench)
 
     def execute(self) -> Path:
-        from judge_ray.distributed.cluster import connect
+        from judge_ray.distributed.cluster import connect, fit_to_cluster
 
         started = time.time()
         self.validate()
@@ -110,6 +111,7 @@ class Evaluation:
             rows = [metrics_row(Path(self.cfg.judge.predictions).name, metrics)]
         else:
             connect(self.cfg.ray.address, self.cfg.ray.num_cpus, use_gpu=self.cfg.ray.actor_gpus > 0)
+            self.cfg = replace(self.cfg, ray=fit_to_cluster(self.cfg.ray)[0])  # as it runs on this cluster
             if self.from_run:
                 per_iter = {i: self.run_judge(model, root / f"iter_{i}") for i, model in self.judges}
                 rows = [metrics_row(f"M_{i}" + (" (seed)" if i == 0 else ""), m) for i, m in per_iter.items()]

@@ -12,10 +12,11 @@ from __future__ import annotations
 import logging
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from judge_ray.config import TrainJudgeConfig, plain_dict, to_yaml
-from judge_ray.rundir import RunDir, read_json, write_json, write_text
+from judge_ray.rundir import RunDir, run_root, read_json, write_json, write_text
 from judge_ray.training.judgelm_data import Recipe, apply_recipes, read_judgelm_records, recipe_stats
 
 logger = logging.getLogger(__name__)
@@ -32,14 +33,14 @@ def build_examples(cfg: TrainJudgeConfig) -> tuple[str, list[dict]]:
 
 
 def run_train_judge(cfg: TrainJudgeConfig) -> Path:
-    from judge_ray.distributed.cluster import connect
+    from judge_ray.distributed.cluster import connect, fit_to_cluster
     from judge_ray.models import check_model
     from judge_ray.training.zero3 import train_sft
 
     started = time.time()
     check_model(cfg.model)
     layout, examples = build_examples(cfg)  # every input error surfaces here, before anything is written
-    run = RunDir(Path(cfg.run.root) / cfg.run.name)
+    run = RunDir(Path(run_root(cfg.run.root)) / cfg.run.name)
     resumed = run.prepare(to_yaml(cfg), cfg.run.overwrite)
     stats = recipe_stats(examples)
     logger.info(f"[train_judge] {'resuming' if resumed else 'starting'} {run.path} — {cfg.data.path} ({layout}): "
@@ -50,6 +51,7 @@ def run_train_judge(cfg: TrainJudgeConfig) -> Path:
         metrics = read_json(state)
     else:
         connect(cfg.ray.address, cfg.ray.num_cpus, use_gpu=cfg.train.use_gpu)
+        cfg = replace(cfg, train=fit_to_cluster(cfg.ray, cfg.train, engines=False)[1])
         fmt = "pairwise" if layout == "sft" else "judgelm"
         metrics = train_sft(examples, model=cfg.model, cfg=cfg.train, export_dir=run.path / "model",
                             storage_dir=run.path / "checkpoints", seed=cfg.run.seed, run_name=cfg.run.name,

@@ -63,7 +63,7 @@ def _setup(config: dict) -> Worker:
     rank = ctx.get_world_rank()
     w = Worker(cfg=cfg, config=config, rank=rank, world=ctx.get_world_size(),
                say=ProgressFile(config.get("progress_path") if rank == 0 else None))
-    torch.set_num_threads(max(1, cfg.cpus_per_worker))
+    torch.set_num_threads(max(1, int(cfg.cpus_per_worker)))
     torch.manual_seed(config["seed"])
     w.model_path = resolve_model(config["model"])
     w.tokenizer = AutoTokenizer.from_pretrained(w.model_path)

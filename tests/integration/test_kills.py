@@ -1,13 +1,11 @@
 """Reliability shown by killing things, then asserting on ids that every row is there exactly once:
-an engine actor SIGKILLed mid-stage, the job's driver SIGKILLed mid-stage (the rerun computes only what is
-missing), and a Ray Train worker SIGKILLed mid-training (the group restarts from the last checkpoint)."""
+an engine actor SIGKILLed mid-stage, and a Ray Train worker SIGKILLed mid-training (the group restarts from the
+last checkpoint). The job's driver killed mid-stage (`ray job stop`) is in test_jobs_api.py."""
 from __future__ import annotations
 
 import json
 import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -19,7 +17,6 @@ from judge_ray.config import TrainConfig
 from judge_ray.distributed.dataflow import done_rows
 from judge_ray.engines.base import EngineOptions
 from judge_ray.distributed.loop_data import EnginePool, judge_pairs
-from tests.helpers import assert_one_line_error, job_here
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[2]
@@ -85,52 +82,6 @@ def test_engine_actor_killed_mid_stage_loses_no_row(ray_cluster, tiny_model, tmp
     assert result["rows"] == len(judged) == 160
     assert judged["request_id"].is_unique
     assert sorted(judged["request_id"]) == sorted(f"p{i:04d}|AB|{k}" for i in range(40) for k in range(4))
-
-
-def test_job_driver_killed_mid_stage_resumes_only_the_missing_rows(ray_cluster, tiny_model, tmp_path, capsys):
-    import ray
-
-    env = {**os.environ, "RAY_ADDRESS": ray.get_runtime_context().gcs_address, "PYTHONUNBUFFERED": "1"}
-    cmd = [sys.executable, str(REPO / "jobs" / "self_taught.py"), "model=tiny", "engine=transformers",
-           "iterations=1", f"run.root={tmp_path}", "run.name=killed", "selection.per_category=16",
-           "selection.max_candidates=16",
-           "generation.max_tokens=12", "generation.modify_max_tokens=10", "generation.eval_fraction=0.1",
-           "judge.samples=8", "judge.max_tokens=12", "eval.baseline=false", "eval.max_tokens=4",
-           "data.labelled_eval=[]", "train.max_length=256", "ray.batch_size=8", "ray.actor_cpus=1",
-           "ray.block_rows=16"]
-    # Sized to the claim: classify and pairs (at most 16 rows) run in the driver, the judge stage (8 samples per
-    # training pair, ~100 rows) on the engine pool in blocks of 16, where the kill lands.
-    judgments = tmp_path / "killed" / "iter_1" / "judgments"
-    first = subprocess.Popen(cmd, env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        _wait(lambda: len(_files(judgments)) >= 2 or first.poll() is not None, 420, "judged blocks", every=0.05)
-        assert first.poll() is None and done_rows(judgments) is None, "the job got past judging before the kill"
-        first.send_signal(signal.SIGKILL)
-        first.wait(timeout=30)
-    finally:
-        if first.poll() is None:
-            first.kill()
-    before = _files(judgments)
-    total = done_rows(tmp_path / "killed" / "iter_1" / "requests")
-    second = subprocess.run(cmd, env=env, cwd=REPO, capture_output=True, text=True, timeout=600)
-    assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
-    log = second.stdout + second.stderr
-    assert "[select]" not in log and "[pairs]" not in log, "finished stages were computed again"
-    assert "[judge] resuming:" in log
-    # What a person reads: the project's lines, once each (Ray's worker output and notices held back, the
-    # train workers' progress shown by the driver), no traceback.
-    assert "Traceback" not in log and "(raylet)" not in log and "pid=" not in log, log[-3000:]
-    project = [line for line in log.splitlines() if line.startswith(("[", "  "))]
-    assert len(project) == len(set(project)) and any(line.startswith("[train] epoch 1/") for line in project), log
-    after = _files(judgments)
-    kept = {name for name in before if after.get(name) == before[name]}
-    assert kept, "no block written before the kill survived: the rerun recomputed everything"
-    judged = pd.read_parquet(judgments)
-    requests = pd.read_parquet(tmp_path / "killed" / "iter_1" / "requests")
-    assert len(judged) == total == len(requests) and judged["request_id"].is_unique
-    assert set(judged["request_id"]) == set(requests["request_id"])
-    assert (tmp_path / "killed" / "summary.md").is_file()
-    assert_one_line_error(job_here(capsys, "self_taught.py", *cmd[2:]), "already holds a finished run")
 
 
 def test_train_worker_killed_mid_training_resumes_from_its_checkpoint(ray_cluster, tiny_model, tmp_path):

@@ -5,8 +5,9 @@ import pytest
 import yaml
 
 from judge_ray.config import CONF_DIR, SelfTaughtConfig, ServeConfig, load_config
-from tests.k8s.validation import (REPO, crd_dir, cross_field_errors, gpu_capacity, load_manifests, schema_errors,
-                                      serve_gpu_demand)
+from judge_ray.distributed.resources import Bundle, Phase, loop_phases, unschedulable
+from tests.k8s.validation import (REPO, crd_dir, cross_field_errors, gpu_capacity, load_manifests, node_types,
+                                  schema_errors, serve_gpu_demand)
 from judge_ray.serving.serve_config import serve_config
 
 MANIFESTS = load_manifests()
@@ -168,3 +169,49 @@ def test_values_a_user_must_change_are_marked():
         lines = (REPO / path).read_text().splitlines()
         at = next(i for i, line in enumerate(lines) if needle in line)
         assert "CHANGE-ME" in lines[at] or "CHANGE-ME" in lines[at - 1], path
+
+
+def _entrypoint_config(manifest: dict):
+    words = manifest["spec"]["entrypoint"].split()
+    return load_config(REPO / words[words.index("--config") + 1], [w for w in words if "=" in w], SelfTaughtConfig)
+
+
+# RayCluster: the interactive cluster that `ray job submit` targets with the GPU loop config
+LOOP_CONFIGS = {"RayJob": lambda: _entrypoint_config(MANIFESTS["RayJob"]),
+                "RayCluster": lambda: load_config(CONF_DIR / "self_taught_gpu.yaml", [], SelfTaughtConfig)}
+
+
+@pytest.mark.parametrize("kind", sorted(LOOP_CONFIGS))
+def test_every_phase_of_the_shipped_loop_fits_the_groups_at_their_maximum_sizes(kind):
+    nodes = node_types(MANIFESTS[kind])
+    assert [n.name for n in nodes][0] == "head" and any(n.gpus for n in nodes)
+    cfg = LOOP_CONFIGS[kind]()
+    assert [p for phase in loop_phases(cfg) for p in unschedulable(phase, nodes)] == []
+
+
+def test_a_loop_config_that_would_wait_forever_is_named():
+    """The RayJob as first shipped: four 8-CPU train workers take every CPU of the four GPU pods (the head has
+    none), and Ray Data's tasks that feed the trainer would wait for ever."""
+    nodes = node_types(MANIFESTS["RayJob"])
+    cfg = load_config(CONF_DIR / "self_taught_gpu.yaml", ["train.cpus_per_worker=8"], SelfTaughtConfig)
+    (problem,) = [p for phase in loop_phases(cfg) for p in unschedulable(phase, nodes)]
+    assert problem.startswith("training:") and "Ray Data's tasks" in problem and "4 x gpu (8 CPU + 1 GPU)" in problem
+    cfg = load_config(CONF_DIR / "self_taught_gpu.yaml", ["ray.pool_size=5"], SelfTaughtConfig)
+    (problem,) = [p for phase in loop_phases(cfg) for p in unschedulable(phase, nodes)]
+    assert problem.startswith("engine stages:")
+    assert "engine actor" in problem and "4 CPU + 1 GPU" in problem
+
+
+def test_the_rayservice_replicas_fit_the_gpu_group_at_its_maximum_size():
+    embedded = yaml.safe_load(MANIFESTS["RayService"]["spec"]["serveConfigV2"])
+    bundles = []
+    for app in embedded["applications"]:
+        for d in app.get("deployments", []):
+            opts = d.get("ray_actor_options") or {}
+            replicas = (d.get("autoscaling_config") or {}).get("max_replicas", 1)
+            bundles += [Bundle(d["name"], opts.get("num_cpus", 1), opts.get("num_gpus", 0))] * replicas
+        if app["import_path"].endswith("openai_builder"):  # one GPU (and its engine's CPU) per LLM replica
+            dep = app["args"]["deployment"]
+            bundles += [Bundle("LLM replica", 1, 1 if dep["num_gpus"] else 0)] * dep["max_replicas"]
+    phase = Phase("serve", tuple(bundles), task_cpus=0)
+    assert len(bundles) >= 2 and unschedulable(phase, node_types(MANIFESTS["RayService"])) == []

@@ -5,7 +5,8 @@
   `properties`, so a misspelt field fails. Draft 7.
 - Strings that hold YAML (`serveConfigV2`, `runtimeEnvYAML`) are parsed and checked on their own.
 - Cross-field facts: GPU limits equal Ray's `num-gpus`; min <= replicas <= max; image tags match `rayVersion`;
-  the Serve deployments' GPUs fit the GPU group.
+  the Serve deployments' GPUs fit the GPU group; every phase of the shipped configs fits the groups at their
+  maximum sizes (`judge_ray.distributed.resources`).
 """
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from pathlib import Path
 from typing import Any, Iterable
 
 import yaml
+
+from judge_ray.distributed.resources import NodeType
 
 REPO = Path(__file__).resolve().parents[2]
 CRD_FILES = {"RayCluster": "ray.io_rayclusters.yaml", "RayJob": "ray.io_rayjobs.yaml",
@@ -115,6 +118,26 @@ def serve_gpu_demand(serve_config: dict) -> float:
             args = app["args"]
             total += args["deployment"]["max_replicas"] * (1 if args["deployment"]["num_gpus"] else 0)
     return total
+
+
+def _cpu_quantity(value: Any) -> float:
+    text = str(value)
+    return float(text[:-1]) / 1000 if text.endswith("m") else float(text)
+
+
+def node_types(manifest: dict) -> list[NodeType]:
+    """The cluster at its largest: the head once and each worker group at maxReplicas, with the CPUs and GPUs Ray
+    sees on each (rayStartParams, else the container's limits, as KubeRay derives them)."""
+    cluster = cluster_spec(manifest)
+    out = []
+    for name, group, count in [("head", cluster["headGroupSpec"], 1)] + [
+            (g["groupName"], g, g.get("maxReplicas", 0)) for g in cluster.get("workerGroupSpecs", [])]:
+        params = group.get("rayStartParams", {}) or {}
+        limits = next((c.get("resources") or {} for c in _containers(group["template"])), {}).get("limits", {}) or {}
+        cpus = _cpu_quantity(params["num-cpus"]) if "num-cpus" in params else _cpu_quantity(limits.get("cpu", 0))
+        gpus = _gpus(params.get("num-gpus", limits.get("nvidia.com/gpu")))
+        out.append(NodeType(name, cpus, gpus, count))
+    return out
 
 
 def load_manifests(directory: Path | None = None) -> dict[str, dict]:
