@@ -11,11 +11,14 @@ from judge_ray.serving.batcher import EngineBatcher
 class Engine:
     """Records each batch; holds a batch until `release` is set when `hold` is on."""
 
-    def __init__(self, seconds: float = 0.0, fail_on: str = ""):
+    def __init__(self, seconds: float = 0.0, fail_on: str = "", hold: bool = False):
         self.batches: list[list[str]] = []
-        self.seconds, self.fail_on = seconds, fail_on
+        self.seconds, self.fail_on, self.hold = seconds, fail_on, hold
         self.release = asyncio.Event()
+
+    def let_go(self) -> None:
         self.hold = False
+        self.release.set()
 
     async def __call__(self, items: list[str]) -> list[str]:
         self.batches.append(list(items))
@@ -34,16 +37,14 @@ async def _settle() -> None:
 
 def test_requests_queued_while_the_engine_runs_form_one_batch_in_arrival_order():
     async def scenario():
-        engine = Engine()
-        engine.hold = True
+        engine = Engine(hold=True)
         batcher = EngineBatcher(engine, max_batch_size=8, wait_s=0.01)
         first = asyncio.ensure_future(batcher.submit("r0"))
         await asyncio.sleep(0.05)  # r0 waited out wait_s alone and holds the engine
         later = [asyncio.ensure_future(batcher.submit(f"r{i}")) for i in range(1, 7)]
         await asyncio.sleep(0.1)  # far longer than wait_s: serve.batch would have formed a batch of these by now
         assert engine.batches == [["r0"]]
-        engine.hold = False
-        engine.release.set()
+        engine.let_go()
         answers = await asyncio.gather(first, *later)
         return engine, answers
 
@@ -57,13 +58,11 @@ def test_requests_queued_while_the_engine_runs_form_one_batch_in_arrival_order()
 
 def test_batches_are_capped_at_max_batch_size():
     async def scenario():
-        engine = Engine()
-        engine.hold = True
+        engine = Engine(hold=True)
         batcher = EngineBatcher(engine, max_batch_size=4, wait_s=0.0)
         futures = [asyncio.ensure_future(batcher.submit(f"r{i}")) for i in range(11)]
         await _settle()
-        engine.hold = False
-        engine.release.set()
+        engine.let_go()
         await asyncio.gather(*futures)
         return engine
 
@@ -115,8 +114,7 @@ def test_engine_time_is_the_batch_call_and_a_failure_stays_with_its_batch():
 
 def test_a_request_whose_caller_gave_up_is_left_out_of_its_batch():
     async def scenario():
-        engine = Engine()
-        engine.hold = True
+        engine = Engine(hold=True)
         batcher = EngineBatcher(engine, max_batch_size=8, wait_s=0.0)
         first = asyncio.ensure_future(batcher.submit("r0"))
         await _settle()
@@ -124,8 +122,7 @@ def test_a_request_whose_caller_gave_up_is_left_out_of_its_batch():
         kept = asyncio.ensure_future(batcher.submit("r2"))
         await _settle()
         gone.cancel()
-        engine.hold = False
-        engine.release.set()
+        engine.let_go()
         await asyncio.gather(first, kept)
         return engine
 
