@@ -6,7 +6,7 @@ reduced to one token per row, drawn with that row's own generator: a row's outpu
 """
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Optional, Sequence
 
 import torch
 
@@ -131,14 +131,11 @@ class TransformersEngine(Engine):
         padded between prefix and tail instead of on the left: positions come from the attention mask's
         cumulative sum, so every row sees the same positions as unpadded, and the prefix cache is the same for
         all. The plain left-padded batch otherwise."""
-        prefix = min(_common_prefix_len(rows), min(len(r) for r in rows) - 1)
-        if len(rows) < 2 or prefix < SHARED_PREFIX_MIN:
+        shared = self._shared_prefix(rows)
+        if shared is None:
             ids, mask = self._pad(rows)
             return {"input_ids": ids, "attention_mask": mask}
-        cache = self.model(input_ids=torch.tensor([rows[0][:prefix]], device=self.device),
-                           use_cache=True).past_key_values
-        cache.batch_repeat_interleave(len(rows))
-        tails = [r[prefix:] for r in rows]
+        prefix, cache, tails = shared
         width, pad = max(len(t) for t in tails), self.tokenizer.pad_token_id
         ids = torch.tensor([rows[0][:prefix] + [pad] * (width - len(t)) + t for t in tails], device=self.device)
         mask = torch.tensor([[1] * prefix + [0] * (width - len(t)) + [1] * len(t) for t in tails], device=self.device)
@@ -181,6 +178,17 @@ class TransformersEngine(Engine):
             results += [dict(zip(options, row)) for row in logprobs]
         return results
 
+    def _shared_prefix(self, rows: list[list[int]]) -> Optional[tuple[int, Any, list[list[int]]]]:
+        """(prefix length, the prefix's KV cache repeated over the batch, each row's tail) when the rows share at
+        least SHARED_PREFIX_MIN tokens (every row keeps a tail token); None for a batch with nothing to share."""
+        prefix = min(_common_prefix_len(rows), min(len(r) for r in rows) - 1)
+        if len(rows) < 2 or prefix < SHARED_PREFIX_MIN:
+            return None
+        cache = self.model(input_ids=torch.tensor([rows[0][:prefix]], device=self.device),
+                           use_cache=True).past_key_values
+        cache.batch_repeat_interleave(len(rows))
+        return prefix, cache, [r[prefix:] for r in rows]
+
     @torch.inference_mode()
     def next_token_logits(self, rows: list[list[int]]) -> torch.Tensor:
         """Logits of the token after each row of ids.
@@ -190,14 +198,11 @@ class TransformersEngine(Engine):
         cache is repeated over the batch) and only their differing tails, right-padded, after it: 3-4x less
         compute for a judge prompt, the same logits up to float rounding (tested).
         """
-        prefix = min(_common_prefix_len(rows), min(len(r) for r in rows) - 1)  # every row keeps a tail token
-        if len(rows) < 2 or prefix < SHARED_PREFIX_MIN:
+        shared = self._shared_prefix(rows)
+        if shared is None:
             ids, mask = self._pad(rows)
             return self.model(input_ids=ids, attention_mask=mask).logits[:, -1, :].float()
-        cache = self.model(input_ids=torch.tensor([rows[0][:prefix]], device=self.device),
-                           use_cache=True).past_key_values
-        cache.batch_repeat_interleave(len(rows))
-        tails = [r[prefix:] for r in rows]
+        prefix, cache, tails = shared
         width, pad = max(len(t) for t in tails), self.tokenizer.pad_token_id
         ids = torch.tensor([t + [pad] * (width - len(t)) for t in tails], device=self.device)
         mask = torch.tensor([[1] * (prefix + len(t)) + [0] * (width - len(t)) for t in tails], device=self.device)
