@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-import math
 import os
 from typing import Optional
 
@@ -109,39 +108,32 @@ def fit_phase(phase, fit_cpus: bool, timeout_s: float) -> float:
     return found
 
 
-def _cpus(phase, ask: float, factor: float) -> float:
-    """The scaled CPU ask, as a round number where that still fits (0.5 rather than 0.499)."""
-    from judge_ray.distributed.resources import scaled, unschedulable
+def _fitted(section, field: str, prefix: str, phase, who: str, fit_cpus: bool, timeout_s: float):
+    """`section` with its CPU ask `field` as the cluster can hold it (`fit_phase`), the change logged once."""
+    from dataclasses import replace
 
-    rounded = round(ask * factor, 2)
-    if rounded <= ask and not unschedulable(scaled(phase, rounded / ask if ask else 0), live_nodes()):
-        return rounded
-    return math.floor(ask * factor * 1000) / 1000
+    from judge_ray.distributed.resources import round_ask
+
+    factor = fit_phase(phase, fit_cpus, timeout_s)
+    if factor >= 1:
+        return section
+    nodes, ask = live_nodes(), getattr(section, field)
+    cpus = round_ask(phase, ask, factor, nodes)
+    logger.info(f"[cluster] {sum(n.cpus for n in nodes):g} CPUs offered: {who} ask {cpus:g} CPU each "
+                f"({prefix}.{field}={ask:g} scaled down to leave room for Ray Data's tasks)")
+    return replace(section, **{field: cpus})
 
 
 def fit_to_cluster(ray_cfg, train_cfg=None, engines: bool = True):
     """The job's engine pool (when `engines`) and training (when given) sized to the cluster it runs on
     (`fit_phase`); returns the two sections as they will run, each scaled ask logged once. The run's saved
     config keeps what the user asked for."""
-    from dataclasses import replace
-
     from judge_ray.distributed.resources import engine_phase, training_phase
 
-    offered = sum(n.cpus for n in live_nodes())
-    phase = engine_phase(ray_cfg)
-    factor = fit_phase(phase, ray_cfg.fit_cpus, ray_cfg.startup_timeout_s) if engines else 1.0
-    if factor < 1:
-        cpus = _cpus(phase, ray_cfg.actor_cpus, factor)
-        logger.info(f"[cluster] {offered:g} CPUs offered: engine actors ask {cpus:g} CPU each "
-                    f"(ray.actor_cpus={ray_cfg.actor_cpus:g} scaled down to leave room for Ray Data's tasks)")
-        ray_cfg = replace(ray_cfg, actor_cpus=cpus)
+    fit, timeout = ray_cfg.fit_cpus, ray_cfg.startup_timeout_s
+    if engines:
+        ray_cfg = _fitted(ray_cfg, "actor_cpus", "ray", engine_phase(ray_cfg), "engine actors", fit, timeout)
     if train_cfg is not None:
-        phase = training_phase(train_cfg)
-        factor = fit_phase(phase, ray_cfg.fit_cpus, ray_cfg.startup_timeout_s)
-        if factor < 1:
-            cpus = _cpus(phase, train_cfg.cpus_per_worker, factor)
-            logger.info(f"[cluster] {offered:g} CPUs offered: {train_cfg.workers} train workers ask {cpus:g} CPU "
-                        f"each (train.cpus_per_worker={train_cfg.cpus_per_worker:g} scaled down to leave room for "
-                        "Ray Data's tasks)")
-            train_cfg = replace(train_cfg, cpus_per_worker=cpus)
+        train_cfg = _fitted(train_cfg, "cpus_per_worker", "train", training_phase(train_cfg),
+                            f"{train_cfg.workers} train workers", fit, timeout)
     return ray_cfg, train_cfg

@@ -7,6 +7,7 @@ checked against their configs with this (tests/k8s), before anyone deploys them.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Optional, Sequence
 
@@ -116,3 +117,12 @@ def cpu_scale_to_fit(phase: Phase, nodes: Sequence[NodeType], floor: float = 0.0
         mid = (lo + hi) / 2
         lo, hi = (mid, hi) if not unschedulable(scaled(phase, mid), nodes) else (lo, mid)
     return lo
+
+
+def round_ask(phase: Phase, ask: float, factor: float, nodes: Sequence[NodeType]) -> float:
+    """`ask` times `factor` (from `cpu_scale_to_fit`) as a round number where that still fits: 0.5 CPU rather
+    than the search's 0.499; else the exact value, to 1/1000 and down."""
+    rounded = round(ask * factor, 2)
+    if rounded <= ask and not unschedulable(scaled(phase, rounded / ask if ask else 0), nodes):
+        return rounded
+    return math.floor(ask * factor * 1000) / 1000
