@@ -79,3 +79,8 @@ def assert_one_line_error(proc: subprocess.CompletedProcess, *words: str) -> Non
     assert "Traceback" not in proc.stderr
     for w in words:
         assert w in lines[0], (w, lines[0])
+
+
+def parquet_mtimes(folder: Path) -> dict[str, int]:
+    """A stage folder's Parquet parts by name, with their modification times: which blocks a rerun kept."""
+    return {f.name: f.stat().st_mtime_ns for f in folder.glob("*.parquet")} if folder.is_dir() else {}

@@ -51,7 +51,6 @@ class EngineBatcher:
         self._wake: Optional[asyncio.Event] = None
         self._loop_task: Optional[asyncio.Task] = None
         self._free_at = 0.0  # when the engine finished its last batch (perf_counter seconds)
-        self.batches = 0  # batches run so far (a test reads it)
 
     async def submit(self, item: Any) -> tuple[Any, Timing]:
         loop = asyncio.get_running_loop()
@@ -109,7 +108,6 @@ class EngineBatcher:
             return
         finally:
             previous_free, self._free_at = self._free_at, time.perf_counter()
-            self.batches += 1
         engine_ms = 1000 * (self._free_at - started)
         for p, answer in zip(batch, answers):
             ready = max(p.arrived, previous_free)  # the engine was free for this request from here on

@@ -11,17 +11,15 @@ import shlex
 import subprocess
 import time
 import zipfile
-from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from judge_ray.distributed.dataflow import done_rows
-from tests.helpers import assert_one_line_error, job_here
+from tests.helpers import REPO, assert_one_line_error, job_here, parquet_mtimes
 from tests.own_cluster import OwnCluster
 
 pytestmark = pytest.mark.slow
-REPO = Path(__file__).resolve().parents[2]
 EXCLUDES = ["runs/", ".cache/", "*.pyc"]  # beside .git/, .venv/ and what .gitignore names (Ray honours it)
 LOOP = ["model=tiny", "engine=transformers", "iterations=1", "selection.per_category=16",
         "selection.max_candidates=16", "generation.max_tokens=12", "generation.modify_max_tokens=10",
@@ -42,10 +40,6 @@ def _upload_size() -> tuple[int, list[str]]:
         for name in names:
             archive.write(REPO / name, name)
     return len(buffer.getvalue()), names
-
-
-def _files(folder: Path) -> dict[str, int]:
-    return {f.name: f.stat().st_mtime_ns for f in folder.glob("*.parquet")} if folder.is_dir() else {}
 
 
 def _wait_status(client, job_id: str, timeout: float):
@@ -86,7 +80,7 @@ def test_submitted_loop_on_a_2_cpu_cluster_stopped_mid_stage_resumes_only_the_mi
         judgments = root / "submitted" / "iter_1" / "judgments"
         first = client.submit_job(entrypoint=entrypoint(*args), runtime_env=runtime_env)
         deadline = time.time() + 420
-        while len(_files(judgments)) < 2 and not client.get_job_status(first).is_terminal():
+        while len(parquet_mtimes(judgments)) < 2 and not client.get_job_status(first).is_terminal():
             assert time.time() < deadline, client.get_job_logs(first)[-3000:]
             time.sleep(0.05)
         assert done_rows(judgments) is None, "the job got past judging before the stop"
@@ -97,7 +91,7 @@ def test_submitted_loop_on_a_2_cpu_cluster_stopped_mid_stage_resumes_only_the_mi
         assert job_lines[0].startswith(f"[run] starting {root}/submitted"), first_log[:2000]  # where it writes
         # the 2-CPU cluster fits the asks only with less CPU per train worker: scaled, said once, not waited on
         assert first_log.count("[cluster] 2 CPUs offered: 2 train workers ask 0.5 CPU each") == 1, first_log[:3000]
-        before = _files(judgments)
+        before = parquet_mtimes(judgments)
         total = done_rows(root / "submitted" / "iter_1" / "requests")
 
         second = client.submit_job(entrypoint=entrypoint(*args), runtime_env=runtime_env)
@@ -111,7 +105,7 @@ def test_submitted_loop_on_a_2_cpu_cluster_stopped_mid_stage_resumes_only_the_mi
     assert "Traceback" not in log and "(raylet)" not in log and "pid=" not in log, log[-3000:]
     project = [line for line in log.splitlines() if line.startswith(("[", "  "))]
     assert len(project) == len(set(project)) and any(line.startswith("[train] epoch 1/") for line in project), log
-    after = _files(judgments)
+    after = parquet_mtimes(judgments)
     assert {name for name in before if after.get(name) == before[name]}, "the resubmission recomputed every block"
     judged = pd.read_parquet(judgments)
     requests = pd.read_parquet(root / "submitted" / "iter_1" / "requests")

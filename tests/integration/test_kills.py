@@ -17,9 +17,9 @@ from judge_ray.config import TrainConfig
 from judge_ray.distributed.dataflow import done_rows
 from judge_ray.engines.base import EngineOptions
 from judge_ray.distributed.loop_data import EnginePool, judge_pairs
+from tests.helpers import parquet_mtimes
 
 pytestmark = pytest.mark.slow
-REPO = Path(__file__).resolve().parents[2]
 
 
 def _alive_actor_pids(class_fragment: str) -> list[int]:
@@ -46,10 +46,6 @@ def _wait(predicate, timeout: float, what: str, every: float = 0.1):
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def _files(folder: Path) -> dict[str, int]:
-    return {f.name: f.stat().st_mtime_ns for f in folder.glob("*.parquet")} if folder.is_dir() else {}
-
-
 def _pairs_folder(root: Path, n: int) -> Path:
     folder = root / "pairs"
     folder.mkdir(parents=True)
@@ -71,7 +67,7 @@ def test_engine_actor_killed_mid_stage_loses_no_row(ray_cluster, tiny_model, tmp
 
     thread = threading.Thread(target=stage)
     thread.start()
-    _wait(lambda: len(_files(out)) >= 1, 180, "a first judged block")
+    _wait(lambda: len(parquet_mtimes(out)) >= 1, 180, "a first judged block")
     pids = _alive_actor_pids("EngineStage")
     assert pids, "no engine actor to kill"
     assert done_rows(out) is None, "the stage finished before the kill: make it longer"
