@@ -72,9 +72,17 @@ class EngineStage:
 def engine_map(ds, stage: str, *, model: str, engine: str, engine_options: EngineOptions, stage_kwargs: dict,
                pool_size: int, batch_size: int, actor_cpus: float, actor_gpus: float, block_rows: int):
     """`ds` cut into blocks of `block_rows` (the unit of resume and progress) and mapped on an actor pool."""
+    return _on_pool(ds.repartition(target_num_rows_per_block=max(1, block_rows)), stage, model=model, engine=engine,
+                    engine_options=engine_options, stage_kwargs=stage_kwargs, pool_size=pool_size,
+                    batch_size=batch_size, actor_cpus=actor_cpus, actor_gpus=actor_gpus)
+
+
+def _on_pool(ds, stage: str, *, model: str, engine: str, engine_options: EngineOptions, stage_kwargs: dict,
+             pool_size: int, batch_size: int, actor_cpus: float, actor_gpus: float):
+    """`ds`'s blocks mapped by the stage on a pool of engine actors (each builds its engine once)."""
     import ray.data
 
-    return ds.repartition(target_num_rows_per_block=max(1, block_rows)).map_batches(
+    return ds.map_batches(
         EngineStage,
         fn_constructor_kwargs=dict(stage=stage, model=model, engine=engine, engine_options=engine_options,
                                    stage_kwargs=stage_kwargs, threads=int(max(1, actor_cpus))),
@@ -149,14 +157,9 @@ def run_stage(rows: list[dict], stage: str, *, model: str, engine: str, engine_o
         import ray
 
         blocks = max(1, min(len(rows) // batch_size + 1, 4 * pool_size))
-        ds = ray.data.from_pandas(pd.DataFrame(rows)).repartition(blocks)
-        ds = ds.map_batches(
-            EngineStage,
-            fn_constructor_kwargs=dict(stage=stage, model=model, engine=engine, engine_options=engine_options,
-                                       stage_kwargs=stage_kwargs, threads=int(max(1, actor_cpus))),
-            batch_size=batch_size, batch_format="pandas", num_cpus=actor_cpus, num_gpus=actor_gpus or None,
-            compute=ray.data.ActorPoolStrategy(size=pool_size),
-        )
+        ds = _on_pool(ray.data.from_pandas(pd.DataFrame(rows)).repartition(blocks), stage, model=model,
+                      engine=engine, engine_options=engine_options, stage_kwargs=stage_kwargs, pool_size=pool_size,
+                      batch_size=batch_size, actor_cpus=actor_cpus, actor_gpus=actor_gpus)
         out = []
         for batch in ds.iter_batches(batch_format="pandas", batch_size=None):  # as blocks finish
             out.extend(batch.to_dict("records"))
