@@ -15,6 +15,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from judge_ray.storage import fetch_dir, is_remote
 from judge_ray.errors import UserError
 
 PRESETS = ("tiny", "smollm2")
@@ -34,12 +35,18 @@ def cache_dir() -> Path:
 
 
 def resolve_model(spec: str) -> str:
-    """A preset name, a local HF directory, or a Hugging Face id -> what `from_pretrained` takes."""
+    """A preset name, a local HF directory, an `s3://`/`gs://` one, or a Hugging Face id -> what
+    `from_pretrained` takes."""
     spec = str(spec).strip()
     if spec == "tiny":
         return str(_build_once(cache_dir() / "models" / TINY_VERSION, build_tiny))
     if spec == "smollm2":
         return str(_build_once(cache_dir() / "models" / SMOLLM2_VERSION, convert_smollm2))
+    if is_remote(spec):  # a model directory on an object store: fetched once into this node's cache
+        path = fetch_dir(spec.rstrip("/"), cache_dir())
+        if not (path / "config.json").is_file():
+            raise UserError(f"model directory {spec} has no config.json (not a Hugging Face model directory)")
+        return str(path)
     path = Path(spec).expanduser()
     if path.exists():
         if not (path / "config.json").is_file():

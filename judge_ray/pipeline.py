@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import logging
 import json
-import shutil
 import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Optional
 
+from judge_ray import storage
 from judge_ray.config import (BenchmarkConfig, EvalJudgeConfig, EvaluateConfig, PolicyConfig, RunConfig,
                               SelfTaughtConfig, to_yaml)
 from judge_ray.distributed.cluster import connect, fit_to_cluster
@@ -27,7 +27,7 @@ from judge_ray.distributed.loop_data import EnginePool
 from judge_ray.instructions import bundled_instructions_path
 from judge_ray.labelled import labelled_name, labelled_path, load_labelled_pairs
 from judge_ray.models import check_model
-from judge_ray.rundir import RunDir, run_root, read_json, write_json, write_text
+from judge_ray.rundir import RunDir, join, run_root, read_json, write_json, write_text
 from judge_ray.stages.pairs import benchmark_row
 from judge_ray.summary import quality_table, summary_markdown, summary_table
 
@@ -37,7 +37,7 @@ logger = logging.getLogger(__name__)
 class SelfTaughtRun:
     def __init__(self, cfg: SelfTaughtConfig):
         self.cfg = cfg
-        self.run = RunDir(Path(run_root(cfg.run.root)) / cfg.run.name)
+        self.run = RunDir(join(run_root(cfg.run.root), cfg.run.name))
         self.started = time.time()
 
     # ---- set-up: every user mistake is found here, before Ray or a model starts ----
@@ -169,7 +169,7 @@ class SelfTaughtRun:
             corpus = self.read_corpus()
         except UserError:
             if not resumed:  # a corpus that yields nothing leaves nothing behind
-                shutil.rmtree(self.run.path, ignore_errors=True)
+                storage.rmtree(self.run.path)
             raise
         selected = self.select(corpus)
         placed = self.make_pairs(sum(selected.values()))
@@ -224,7 +224,7 @@ class SelfTaughtRun:
                          "correct_rate": stats["correct_judgments"] / max(1, stats["judgments"]),
                          "sft_rows": stats["sft_rows"], "pairs_dropped": stats["pairs_dropped"],
                          "train_loss": train_metrics.get("loss")})
-            judge_model = str((d / "model").resolve())
+            judge_model = storage.absolute(d / "model")
 
         extra = [f"- labelled set `{name}`: {len(ls.bench.items)} pairs, {ls.ties} ties set aside, "
                  f"{len(ls.skipped)} unusable rows skipped" for name, ls in self.labelled.items()]
@@ -258,7 +258,7 @@ class SelfTaughtRun:
         if not self.cfg.train.keep_checkpoints:
             # The exported model and train_metrics.json now mark this step done; the ZeRO shards (optimizer
             # state included: ~12x the weights) would only fill the disk.
-            shutil.rmtree(d / "checkpoints", ignore_errors=True)
+            storage.rmtree(d / "checkpoints")
         return metrics
 
     def _timings(self, d: Path, wall: float) -> float:

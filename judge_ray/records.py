@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Iterator, Optional
 
 from judge_ray.errors import InputError
+from judge_ray.storage import location
 
 TABULAR = (".parquet",)
 
@@ -20,7 +21,7 @@ def iter_records(source: str | Path, what: str = "data file", split: Optional[st
     """(row number, row) pairs. Raises InputError for a missing/unreadable file or a row that is not an object;
     with `bad_rows` given, a row that is not a JSON object is appended there as (row, reason) and skipped
     instead (one broken line in a published file must not cost the whole file)."""
-    path = Path(source)
+    path = location(source)  # a local file, or one on an object store (a run's held-out pairs)
     if path.is_file():
         if path.suffix == ".jsonl":
             yield from _jsonl(path, bad_rows)
@@ -119,7 +120,7 @@ def _parquet(path: Path) -> Iterator[tuple[int, dict]]:
     import pyarrow.parquet as pq
 
     try:
-        table = pq.read_table(path)
+        table = pq.read_table(str(path))
     except Exception as exc:  # pyarrow raises several types for a corrupt file
         raise InputError(f"{path}: not a readable Parquet file ({str(exc).splitlines()[0]})") from None
     for i, obj in enumerate(table.to_pylist(), start=1):

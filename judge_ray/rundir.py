@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from judge_ray import storage
 from judge_ray.errors import UserError
 
 FINISHED_MARKER = "summary.md"
@@ -25,6 +24,10 @@ def in_ray_working_dir(cwd: str) -> bool:
     return "runtime_resources" in parts and "working_dir_files" in parts
 
 
+def join(base: str, name: str) -> str:
+    return f"{base.rstrip('/')}/{name}" if "://" in base else os.path.join(base, name)
+
+
 def run_root(root: str, cwd: str | None = None, env: dict | None = None) -> str:
     """Where `run.root` points: an absolute path as given; a relative one under `$JUDGE_RAY_RUN_ROOT` when set,
     else under the current directory, except inside Ray's copy of a submitted working dir, where it is refused
@@ -32,10 +35,10 @@ def run_root(root: str, cwd: str | None = None, env: dict | None = None) -> str:
     env = os.environ if env is None else env
     cwd = cwd or os.getcwd()
     base = env.get(RUN_ROOT_ENV, "").strip()
-    where = root if os.path.isabs(root) or "://" in root or not base else os.path.join(base, root)
+    where = root if os.path.isabs(root) or "://" in root or not base else join(base, root)
     if "://" in where:
-        raise UserError(f"run.root={where}: object storage (s3://, gs://) is not supported for run directories yet; "
-                        "use a path on a filesystem every node mounts")
+        storage.location(where)  # an unsupported scheme is one line here
+        return where.rstrip("/")
     if os.path.isabs(where):
         return where
     if in_ray_working_dir(cwd):
@@ -46,16 +49,20 @@ def run_root(root: str, cwd: str | None = None, env: dict | None = None) -> str:
 
 
 class RunDir:
+    """A run's directory, local or on an object store (`storage.location`)."""
+
     def __init__(self, path: str | Path):
-        self.path = Path(path)
+        self.path = storage.location(path)
 
     def prepare(self, config_yaml: str, overwrite: bool) -> bool:
-        """Create or reopen the run directory; returns True when resuming an interrupted run."""
+        """Create or reopen the run directory; returns True when resuming an interrupted run. A remote root
+        that cannot be written is one line here, before anything is started or written."""
+        storage.check_writable(str(self.path).rsplit("/", 1)[0] if storage.is_remote(self.path) else self.path.parent)
         if (self.path / FINISHED_MARKER).exists():
             if not overwrite:
                 raise UserError(f"run directory {self.path} already holds a finished run: "
                                 "choose another run.name or pass run.overwrite=true")
-            shutil.rmtree(self.path)
+            storage.rmtree(self.path)
         saved = self.path / "config.yaml"
         if saved.exists():
             if saved.read_text() != config_yaml and not overwrite:
@@ -63,8 +70,8 @@ class RunDir:
                                 "rerun with the same config to resume, or pass run.overwrite=true")
             if saved.read_text() == config_yaml:
                 return True
-            shutil.rmtree(self.path)
-        self.path.mkdir(parents=True, exist_ok=True)
+            storage.rmtree(self.path)
+        storage.makedirs(self.path)
         write_text(saved, config_yaml)
         return False
 
@@ -86,17 +93,8 @@ def trained_iterations(run_dir: Path) -> list[tuple[int, Path]]:
     return found
 
 
-def _tmp_for(path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    return Path(tmp)
-
-
 def write_text(path: Path, text: str) -> None:
-    tmp = _tmp_for(path)
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    storage.write_text(path, text)
 
 
 def write_json(path: Path, obj: Any) -> None:
@@ -108,4 +106,4 @@ def read_parquet(path: Path) -> list[dict]:
 
 
 def read_json(path: Path) -> Any:
-    return json.loads(Path(path).read_text())
+    return json.loads(storage.location(path).read_text())

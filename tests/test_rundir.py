@@ -55,8 +55,11 @@ def test_a_relative_run_root_inside_rays_working_dir_copy_is_refused_with_how_to
     message = str(err.value)
     assert "\n" not in message and "run.root=runs" in message and "JUDGE_RAY_RUN_ROOT" in message
     assert RAY_COPY in message
-    with pytest.raises(UserError, match="object storage"):  # not silently a local folder named "s3:"
-        run_root("s3://bucket/runs", "/home/me", {})
+    # object storage as given (never a local folder named "s3:"), also as the cluster's base; others refused
+    assert run_root("s3://bucket/runs/", RAY_COPY, {}) == "s3://bucket/runs"
+    assert run_root("runs", RAY_COPY, {"JUDGE_RAY_RUN_ROOT": "gs://b/base"}) == "gs://b/base/runs"
+    with pytest.raises(UserError, match="unsupported storage scheme hdfs://"):
+        run_root("hdfs://nn/runs", "/home/me", {})
 
 
 def test_the_loop_job_refuses_a_relative_root_in_a_working_dir_copy_and_writes_nothing(capsys, tmp_path, monkeypatch):

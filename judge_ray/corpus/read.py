@@ -12,7 +12,6 @@ import glob
 import itertools
 import json
 import logging
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Optional
@@ -21,6 +20,7 @@ import pandas as pd
 
 from judge_ray.corpus.layouts import DUPLICATE, LANGUAGE_FIELDS, corpus_row, detect_layout
 from judge_ray.distributed.dataflow import count_by, parquet_rows, scan, write_frame
+from judge_ray.storage import makedirs, rmtree
 from judge_ray.errors import InputError, UserError
 from judge_ray.rundir import read_json, write_json
 from judge_ray.stages.selection import Descending
@@ -237,8 +237,8 @@ class _Here:
         self.frame = _json_rows_here(spec)
 
     def annotate(self, fn_kwargs: dict, directory: Path) -> None:
-        shutil.rmtree(directory, ignore_errors=True)
-        directory.mkdir(parents=True)
+        rmtree(directory)
+        makedirs(directory)
         write_frame(_to_corpus_rows(self.frame, **fn_kwargs), directory)
 
     @staticmethod
@@ -246,8 +246,8 @@ class _Here:
         kept = pd.read_parquet(str(annotated_dir))
         kept = kept[kept["drop"] == ""].drop(columns=["drop"])
         kept = _ranked_at_most(kept, threshold) if threshold is not None else kept
-        shutil.rmtree(directory, ignore_errors=True)
-        directory.mkdir(parents=True)
+        rmtree(directory)
+        makedirs(directory)
         write_frame(_dedup_block(kept), directory)
 
 
@@ -298,7 +298,7 @@ def prepare_corpus(spec: str, filters: CorpusFilters, out_dir: Path, local_bytes
     dropped = {**counts, **({DUPLICATE: copies - n_kept} if copies > n_kept else {})}
     stats = {"corpus": spec, "layout": layout, "read": read, "dropped": dropped, "capped": usable - copies,
              "kept": n_kept, "language_filter": language}
-    shutil.rmtree(annotated_dir, ignore_errors=True)
+    rmtree(annotated_dir)
     write_json(stats_path, stats)
     logger.info(f"[corpus] {spec} ({layout}): {read} rows read, {stats['kept']} kept; "
                 f"dropped: {_reasons(dropped) or 'none'}"
@@ -347,7 +347,7 @@ def _reasons(dropped: dict) -> str:
 
 
 def _write(ds, directory: Path) -> None:
-    shutil.rmtree(directory, ignore_errors=True)
+    rmtree(directory)
     ds.write_parquet(str(directory))
 
 

@@ -5,6 +5,7 @@ import logging
 import os
 from typing import Optional
 
+from judge_ray.storage import CLOUD_ENV
 from judge_ray.logs import forward_worker_lines, quiet_third_parties
 
 logger = logging.getLogger(__name__)
@@ -39,7 +40,10 @@ def connect(address: Optional[str] = None, num_cpus: Optional[int] = None, use_g
         # the engine actors, train workers and Serve replicas) once each, in place of Ray's printer of their
         # output. (Not Ray's worker_process_setup_hook: a worker that cannot import it never starts, and the
         # stage waits forever.)
-        kwargs = {"runtime_env": {"env_vars": worker_env(use_gpu)}, "log_to_driver": True,
+        # The driver's object-store credentials and endpoint go to every worker, so that a stage on any node
+        # reads and writes the run's `s3://`/`gs://` paths as the driver does.
+        cloud = {k: os.environ[k] for k in CLOUD_ENV if os.environ.get(k)}
+        kwargs = {"runtime_env": {"env_vars": {**worker_env(use_gpu), **cloud}}, "log_to_driver": True,
                   "logging_level": logging.WARNING}
         if address:
             ray.init(address=address, **kwargs)

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
 import time
 from pathlib import Path
 from collections import Counter
@@ -31,6 +30,7 @@ from typing import Any, Callable, Iterator, Optional
 import pandas as pd
 
 from judge_ray.progress import Poller, StageProgress
+from judge_ray.storage import absolute, is_remote, location, makedirs, replace_dir, rmtree
 
 logger = logging.getLogger(__name__)
 
@@ -39,15 +39,14 @@ DONE = "_done.json"
 
 def done_rows(folder: Path) -> Optional[int]:
     """The row count of a finished stage folder; None when it is missing or unfinished."""
-    marker = Path(folder) / DONE
+    marker = location(folder) / DONE
     return json.loads(marker.read_text())["rows"] if marker.is_file() else None
 
 
 def _mark_done(folder: Path, rows: int, extra: Optional[dict] = None) -> None:
     from judge_ray.rundir import write_json
 
-    folder.mkdir(parents=True, exist_ok=True)
-    write_json(folder / DONE, {"rows": rows, **(extra or {})})
+    write_json(location(folder) / DONE, {"rows": rows, **(extra or {})})
 
 
 def read_folder(folder: Path):
@@ -62,6 +61,9 @@ def file_rows(path: Path) -> Optional[int]:
     import pyarrow.parquet as pq
 
     try:
+        if is_remote(path):
+            with location(path).open("rb") as f:
+                return pq.ParquetFile(f).metadata.num_rows
         return pq.ParquetFile(str(path)).metadata.num_rows
     except Exception:
         return None
@@ -69,7 +71,13 @@ def file_rows(path: Path) -> Optional[int]:
 
 def parquet_rows(folder: Path) -> int:
     """Rows in the Parquet files of a folder (unreadable, half-written files skipped)."""
-    return sum(file_rows(f) or 0 for f in sorted(Path(folder).glob("*.parquet")))
+    return sum(file_rows(f) or 0 for f in parquet_files(folder))
+
+
+def parquet_files(folder: Path) -> list:
+    """The Parquet files of a folder, listed afresh (local or on an object store; none when it is missing)."""
+    folder = location(folder)
+    return sorted(folder.glob("*.parquet")) if folder.is_dir() else []
 
 
 def write_folder(ds, folder: Path) -> int:
@@ -78,15 +86,14 @@ def write_folder(ds, folder: Path) -> int:
 
 
 def _write_atomically(folder: Path, write: Callable[[Path], Any]) -> int:
-    folder = Path(folder)
+    folder = location(folder)
     tmp = folder.parent / f".{folder.name}.tmp"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
+    rmtree(tmp)
+    makedirs(tmp)
     write(tmp)
     rows = parquet_rows(tmp)
-    _mark_done(tmp, rows)
-    shutil.rmtree(folder, ignore_errors=True)
-    tmp.rename(folder)
+    replace_dir(tmp, folder)
+    _mark_done(folder, rows)  # last: a folder is finished once it holds its marker
     return rows
 
 
@@ -103,7 +110,7 @@ def write_here(compute: Callable[[StageProgress], pd.DataFrame], folder: Path, n
     """A model stage small enough to be one block, computed in this process (`compute(progress)` returns its
     rows) and written atomically: an interrupted one is redone whole, which costs what one block costs on the
     pool. A finished folder is read back, not recomputed."""
-    folder = Path(folder)
+    folder = location(folder)
     finished = done_rows(folder)
     if finished is not None:
         return finished
@@ -119,7 +126,7 @@ def write_here(compute: Callable[[StageProgress], pd.DataFrame], folder: Path, n
     rows = _write_atomically(folder, write)
     seconds = time.time() - started
     _mark_done(folder, rows, {"seconds": round(seconds, 1)})
-    shutil.rmtree(folder.parent / f".{folder.name}.checkpoint", ignore_errors=True)  # of an earlier pool run
+    rmtree(folder.parent / f".{folder.name}.checkpoint")  # of an earlier pool run
     logger.info(f"  {name}: {rows} rows in {seconds:.1f}s ({rows / max(seconds, 1e-9):.1f} rows/s, in this "
                 f"process) -> {folder}")
     return rows
@@ -163,7 +170,7 @@ class _FolderProgress(Poller):
         self.counted: dict[str, int] = {}
 
     def poll(self) -> None:
-        for f in self.folder.glob("*.parquet"):
+        for f in parquet_files(self.folder):
             n = None if f.name in self.counted else file_rows(f)
             if n is not None:
                 self.counted[f.name] = n
@@ -183,32 +190,32 @@ def write_checkpointed(build: Callable[[], Any], folder: Path, id_column: str, n
     from ray.data import DataContext
     from ray.data.checkpoint import CheckpointConfig
 
-    folder = Path(folder)
+    folder = location(folder)
     finished = done_rows(folder)
     if finished is not None:
         return finished
     checkpoints = folder.parent / f".{folder.name}.checkpoint"
-    already = parquet_rows(folder) if folder.is_dir() else 0
+    already = parquet_rows(folder)
     if already:
         logger.info(f"  [{name}] resuming: {already} of {total} rows were written before the interruption")
-    folder.mkdir(parents=True, exist_ok=True)
+    makedirs(folder)
     ctx = DataContext.get_current()
     previous = ctx.checkpoint_config
     # Kept after success: _done.json is written after the write returns, and a kill in between must not
     # make a rerun compute everything again (the checkpoint then filters out every row).
-    ctx.checkpoint_config = CheckpointConfig(id_column=id_column, checkpoint_path=str(checkpoints.resolve()),
+    ctx.checkpoint_config = CheckpointConfig(id_column=id_column, checkpoint_path=absolute(checkpoints),
                                              delete_checkpoint_on_success=False)
     started = time.time()
     try:
         with _FolderProgress(folder, StageProgress(name, total)) as poll:
-            poll.counted.update({f.name: 0 for f in folder.glob("*.parquet")})  # counted in `already`
+            poll.counted.update({f.name: 0 for f in parquet_files(folder)})  # counted in `already`
             poll.progress.done = already
             build().write_parquet(str(folder))
     finally:
         ctx.checkpoint_config = previous
     rows, seconds = parquet_rows(folder), time.time() - started
     _mark_done(folder, rows, {"seconds": round(seconds, 1)})
-    shutil.rmtree(checkpoints, ignore_errors=True)
+    rmtree(checkpoints)
     logger.info(f"  {name}: {rows} rows in {seconds:.1f}s ({(rows - already) / max(seconds, 1e-9):.1f} rows/s) "
                 f"-> {folder}")
     return rows
@@ -219,7 +226,7 @@ def scan(folder: Path, columns: list[str], batch_size: int = 65536) -> Iterator[
     which read a column or two, cost no Ray execution (seconds each on a small cluster) and hold no rows."""
     import pyarrow.dataset as pads
 
-    if not any(Path(folder).glob("*.parquet")):
+    if not parquet_files(folder):
         return
     for batch in pads.dataset(str(folder), format="parquet").to_batches(columns=columns, batch_size=batch_size):
         yield batch.to_pydict()

@@ -15,8 +15,8 @@ from typing import Callable, Optional, Sequence
 import pandas as pd
 
 from judge_ray.distributed.data_stages import engine_map, map_here, runs_here
-from judge_ray.distributed.dataflow import (count_by, done_rows, map_folder, parquet_rows, plain, read_folder, scan,
-                                            write_checkpointed, write_here)
+from judge_ray.distributed.dataflow import (count_by, done_rows, map_folder, parquet_files, parquet_rows, plain,
+                                            read_folder, scan, write_checkpointed, write_here)
 from judge_ray.engines.base import EngineOptions
 from judge_ray.stages.judging import judgment_requests
 from judge_ray.stages.pairs import place, placement, slot_surplus
@@ -62,7 +62,7 @@ class EnginePool:
             return write_checkpointed(build, out, id_column, stage, total)
 
         def compute(progress) -> pd.DataFrame:
-            frame = pd.read_parquet(str(src)) if any(Path(src).glob("*.parquet")) else pd.DataFrame()
+            frame = pd.read_parquet(str(src)) if parquet_files(src) else pd.DataFrame()
             frame = frame.query(where) if where and len(frame) else frame
             rows = map_here(_rows(frame), stage, model=model, engine=self.engine, engine_options=self.engine_options,
                             stage_kwargs=stage_kwargs, batch_size=self.batch_size, actor_cpus=self.actor_cpus,

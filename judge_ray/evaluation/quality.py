@@ -18,6 +18,7 @@ from judge_ray.errors import InputError
 from judge_ray.evaluation.intervals import pct_with_interval
 from judge_ray.evaluation.report import markdown_table
 from judge_ray.labelled import bundled_labelled_path
+from judge_ray.storage import location, save_figure
 from judge_ray.rundir import is_self_taught_run, read_parquet, write_text
 from judge_ray.stages.pairs import benchmark_row
 
@@ -86,7 +87,7 @@ def plot_quality(results: dict[str, dict[int, dict]], path: Path, title: str) ->
         ax.legend(fontsize=7)
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    save_figure(fig, path)
     plt.close(fig)
 
 
@@ -100,7 +101,7 @@ def judge_quality(run_dir: str | Path, engine: str = "transformers", max_tokens:
     from judge_ray.evaluation.runner import Evaluation
     from judge_ray.logs import quiet
 
-    run = Path(run_dir)
+    run = location(run_dir)
     if not is_self_taught_run(run):
         raise InputError(f"{run}: not a self-taught run directory (no config.yaml and iter_1/)")
     out = run / "quality"

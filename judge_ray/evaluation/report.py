@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional, Sequence
 
+from judge_ray.storage import save_figure
 from judge_ray.evaluation.intervals import pct_with_interval
 
 SKIPPED_LISTED = 50  # rows listed in summary.md; metrics.json lists them all
@@ -80,7 +81,7 @@ def plot_confusion(metrics: dict, path: Path, title: str) -> None:
             ax.text(j, i, str(v), ha="center", va="center", color="white" if v > top / 2 else "black")
     ax.set_title(title, fontsize=9)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    save_figure(fig, path)
     plt.close(fig)
 
 
@@ -105,5 +106,5 @@ def plot_iterations(per_iter: dict[int, dict], path: Path, title: str) -> None:
     ax.legend(fontsize=8)
     ax.set_title(title, fontsize=9)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    save_figure(fig, path)
     plt.close(fig)

@@ -23,7 +23,9 @@ from judge_ray.evaluation.judging import build_requests, predictions_from_output
 from judge_ray.evaluation.predictions_file import read_predictions
 from judge_ray.evaluation.report import metrics_row, plot_confusion, plot_iterations, report_markdown
 from judge_ray.evaluation.scoring import score
-from judge_ray.rundir import RunDir, run_root, is_self_taught_run, read_json, trained_iterations, write_json, write_text
+from judge_ray.storage import absolute, location
+from judge_ray.rundir import (RunDir, is_self_taught_run, join, read_json, run_root, trained_iterations, write_json,
+                              write_text)
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +38,7 @@ def self_taught_judges(run_dir: Path) -> Optional[list[tuple[int, str]]]:
     if not trained:
         raise InputError(f"{run_dir}: a self-taught run directory with no trained iteration model yet")
     seed = config_from_yaml((run_dir / "config.yaml").read_text()).model
-    return [(0, seed)] + [(i, str(path.resolve())) for i, path in trained]
+    return [(0, seed)] + [(i, absolute(path)) for i, path in trained]
 
 
 def judge_format(requested: str, model: str, from_run: bool) -> str:
@@ -55,7 +57,7 @@ def judge_format(requested: str, model: str, from_run: bool) -> str:
 class Evaluation:
     def __init__(self, cfg: EvaluateConfig):
         self.cfg = cfg
-        self.out = RunDir(Path(run_root(cfg.run.root)) / cfg.run.name)
+        self.out = RunDir(join(run_root(cfg.run.root), cfg.run.name))
 
     def validate(self) -> None:
         """Everything a user can get wrong, before Ray or a model starts."""
@@ -76,7 +78,7 @@ class Evaluation:
             self.file_preds = read_predictions(j.predictions, self.items, fmt, self.bench.id_note(),
                                                [s["id"] for s in self.bench.skipped])
             return
-        run_judges = self_taught_judges(Path(j.model)) if Path(j.model).is_dir() else None
+        run_judges = self_taught_judges(location(j.model)) if location(j.model).is_dir() else None
         self.from_run = run_judges is not None
         self.judges = run_judges or [(None, j.model)]
         for _, model in self.judges:

@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 
 from judge_ray.errors import InputError
+from judge_ray.models import resolve_model
+from judge_ray.storage import absolute, location
 from judge_ray.rundir import is_self_taught_run, trained_iterations
 
 
@@ -40,10 +42,9 @@ def best_iteration(run_dir: Path) -> tuple[int, Path]:
 
 def served_model(model: str) -> tuple[str, str]:
     """(path or id to load, a name for /v1/models)."""
-    path = Path(model)
+    path = location(model)
     if path.is_dir() and is_self_taught_run(path):
         i, directory = best_iteration(path)
-        return str(directory.resolve()), f"{path.name}/M_{i}"
-    from judge_ray.models import resolve_model
+        return resolve_model(absolute(directory)), f"{path.name}/M_{i}"  # fetched when on an object store
 
     return resolve_model(model), path.name if path.is_dir() else model

@@ -17,6 +17,8 @@ import time
 from pathlib import Path
 from typing import Callable, Iterator
 
+from judge_ray import storage
+
 SHARD_BYTES = 1 << 30  # 1 GiB: rank 0's extra memory at export
 TRAINING_RECORD = "judge_ray_training.json"  # written into the exported model directory
 
@@ -94,8 +96,9 @@ def export_model(engine, partitioned: bool, model_path: str, model_config, token
     from transformers import GenerationConfig
 
     exporting = time.time()
-    out = Path(export_dir)
-    tmp = Path(tempfile.mkdtemp(prefix=out.name + ".", dir=out.parent)) if rank == 0 else None
+    out, remote = storage.location(export_dir), storage.is_remote(export_dir)
+    # written on this node's disk first: renamed into place, or uploaded whole to an object store
+    tmp = Path(tempfile.mkdtemp(prefix=out.name + ".", dir=None if remote else out.parent)) if rank == 0 else None
     count = write_weights(engine.module, tmp, rank, dtype, partitioned=partitioned)
     if rank != 0:
         return time.time() - exporting
@@ -109,9 +112,12 @@ def export_model(engine, partitioned: bool, model_path: str, model_config, token
         pass
     tokenizer.save_pretrained(tmp)
     (tmp / TRAINING_RECORD).write_text(json.dumps(record, indent=2) + "\n")
-    if out.exists():
-        shutil.rmtree(out)
-    os.replace(tmp, out)
+    if remote:
+        storage.upload_dir(tmp, out)
+        shutil.rmtree(tmp, ignore_errors=True)
+    else:
+        storage.rmtree(out)
+        os.replace(tmp, out)
     elapsed = time.time() - exporting
     say(f"[train] exported {count / 1e6:.2f}M parameters to {out} in {elapsed:.1f}s")
     return elapsed

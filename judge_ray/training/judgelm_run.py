@@ -16,7 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from judge_ray.config import TrainJudgeConfig, plain_dict, to_yaml
-from judge_ray.rundir import RunDir, run_root, read_json, write_json, write_text
+from judge_ray.rundir import RunDir, join, run_root, read_json, write_json, write_text
 from judge_ray.training.judgelm_data import Recipe, apply_recipes, read_judgelm_records, recipe_stats
 
 logger = logging.getLogger(__name__)
@@ -40,7 +40,7 @@ def run_train_judge(cfg: TrainJudgeConfig) -> Path:
     started = time.time()
     check_model(cfg.model)
     layout, examples = build_examples(cfg)  # every input error surfaces here, before anything is written
-    run = RunDir(Path(run_root(cfg.run.root)) / cfg.run.name)
+    run = RunDir(join(run_root(cfg.run.root), cfg.run.name))
     resumed = run.prepare(to_yaml(cfg), cfg.run.overwrite)
     stats = recipe_stats(examples)
     logger.info(f"[train_judge] {'resuming' if resumed else 'starting'} {run.path} — {cfg.data.path} ({layout}): "

@@ -18,7 +18,7 @@ def training_dataset(rows: list[dict] | Path, workers: int, pair_orders: bool = 
 
     from judge_ray.training.sft_data import group_by_pair, pair_key
 
-    if not isinstance(rows, (str, Path)):
+    if not (isinstance(rows, (str, Path)) or hasattr(rows, "fs")):  # rows, not a folder (local or a UPath)
         rows = list(rows)
         if pair_orders and rows:
             rows = group_by_pair(rows, pair_key(list(rows[0])))
@@ -26,12 +26,12 @@ def training_dataset(rows: list[dict] | Path, workers: int, pair_orders: bool = 
     from judge_ray.distributed.dataflow import map_grouped, parquet_rows, read_folder
 
     def read():
-        ds = read_folder(Path(rows))
+        ds = read_folder(rows)
         if not pair_orders:
             return ds.select_columns(["prompt", "response"])
         key = pair_key(ds.columns())
         ds = ds.select_columns([key, "prompt", "response"])
-        return map_grouped(ds, _pack_pairs, {"key": key}, key, parquet_rows(Path(rows))).materialize()
+        return map_grouped(ds, _pack_pairs, {"key": key}, key, parquet_rows(rows)).materialize()
 
     ds = first = read()
     n = ds.count()

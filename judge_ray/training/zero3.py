@@ -8,11 +8,13 @@ from __future__ import annotations
 import logging
 import json
 import os
+import shutil
 import tempfile
 import time
 from dataclasses import asdict
 from pathlib import Path
 
+from judge_ray import storage
 from judge_ray.config import TrainConfig
 from judge_ray.training.deepspeed_config import optimizer_steps
 from judge_ray.training.export import TRAINING_RECORD
@@ -40,11 +42,16 @@ def train_sft(rows: list[dict] | Path, *, model: str, cfg: TrainConfig, export_d
     from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
     from ray.train.torch import TorchConfig, TorchTrainer
 
-    export_dir, storage_dir = Path(export_dir).resolve(), Path(storage_dir).resolve()
-    export_dir.parent.mkdir(parents=True, exist_ok=True)
-    storage_dir.mkdir(parents=True, exist_ok=True)
+    export_dir, storage_dir = storage.location(storage.absolute(export_dir)), storage.absolute(storage_dir)
+    storage.makedirs(export_dir.parent)
+    storage.makedirs(storage_dir)
     started = time.time()
-    progress = storage_dir / f"{run_name}.progress"  # rank 0's lines, shown here once each (`_TailProgress`)
+    # rank 0's lines, shown here once each (`_TailProgress`): an appended file, so on a local disk (beside the
+    # checkpoints, or in this node's temp dir when those are on an object store, which cannot append)
+    remote = storage.is_remote(storage_dir)
+    lines_dir = Path(tempfile.gettempdir()) / "judge_ray-progress" if remote else Path(storage_dir)
+    lines_dir.mkdir(parents=True, exist_ok=True)
+    progress = lines_dir / f"{run_name}.progress"
     dataset, n_rows = training_dataset(rows, cfg.workers, cfg.pair_orders)
     total_steps = optimizer_steps(n_rows, cfg)
     trainer = TorchTrainer(
@@ -57,7 +64,7 @@ def train_sft(rows: list[dict] | Path, *, model: str, cfg: TrainConfig, export_d
         scaling_config=ScalingConfig(num_workers=cfg.workers, use_gpu=cfg.use_gpu,
                                      resources_per_worker={"CPU": cfg.cpus_per_worker,
                                                            **({"GPU": 1} if cfg.use_gpu else {})}),
-        run_config=RunConfig(name=run_name, storage_path=str(storage_dir),
+        run_config=RunConfig(name=run_name, storage_path=storage_dir,
                              failure_config=FailureConfig(max_failures=cfg.max_failures),
                              checkpoint_config=CheckpointConfig(num_to_keep=1)),
         datasets={"train": dataset},
@@ -83,8 +90,13 @@ def copy_model(src: str, export_dir: Path) -> None:
     """When there is nothing to train on, M_i is M_0: copy it so the next iteration finds a model dir."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    tmp = Path(tempfile.mkdtemp(prefix=export_dir.name + ".", dir=export_dir.parent))
+    remote = storage.is_remote(export_dir)
+    tmp = Path(tempfile.mkdtemp(prefix=export_dir.name + ".", dir=None if remote else export_dir.parent))
     AutoModelForCausalLM.from_pretrained(src).save_pretrained(tmp, safe_serialization=True)
     AutoTokenizer.from_pretrained(src).save_pretrained(tmp)
-    os.replace(tmp, export_dir)
+    if remote:
+        storage.upload_dir(tmp, export_dir)
+        shutil.rmtree(tmp, ignore_errors=True)
+    else:
+        os.replace(tmp, export_dir)
 
