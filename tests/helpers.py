@@ -81,6 +81,9 @@ def assert_one_line_error(proc: subprocess.CompletedProcess, *words: str) -> Non
         assert w in lines[0], (w, lines[0])
 
 
-def parquet_mtimes(folder: Path) -> dict[str, int]:
-    """A stage folder's Parquet parts by name, with their modification times: which blocks a rerun kept."""
-    return {f.name: f.stat().st_mtime_ns for f in folder.glob("*.parquet")} if folder.is_dir() else {}
+def parquet_mtimes(folder) -> dict[str, float]:
+    """A stage folder's Parquet parts by name (local or on object storage), with their modification times:
+    which blocks a rerun kept."""
+    from judge_ray.distributed.dataflow import parquet_files
+
+    return {f.name: f.stat().st_mtime for f in parquet_files(folder)}

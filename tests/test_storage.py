@@ -59,6 +59,18 @@ def test_a_model_on_s3_is_fetched_once_per_version(s3_server, tiny_model, tmp_pa
     with pytest.raises(UserError, match="s3://models/none: no such directory"):
         resolve_model("s3://models/none")
 
+    # the OpenAI route's vLLM replicas get the URI as Ray LLM's cloud mirror, fetched on each replica's node;
+    # the judge app's replicas resolve it themselves (served_model, as above); the name is what was asked
+    from judge_ray.config import ServeConfig, load_config
+    from judge_ray.serving.model_source import served_source
+
+    assert served_source(uri) == (uri, "m1")
+    pytest.importorskip("ray.serve.llm")
+    from judge_ray.serving.openai_app import llm_config
+
+    config = llm_config(load_config(None, [f"model={uri}"], ServeConfig))
+    assert config.model_loading_config.model_source.bucket_uri == uri
+
 
 def test_an_unusable_run_root_is_one_line_before_anything_is_written(s3_server, capsys, monkeypatch):
     s3_server.bucket("usable")

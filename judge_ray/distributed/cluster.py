@@ -1,6 +1,7 @@
 """Connect to Ray: `RAY_ADDRESS` (or ray.address) when set, as under `ray job submit`; else a local cluster."""
 from __future__ import annotations
 
+import json
 import logging
 import os
 from typing import Optional
@@ -43,7 +44,8 @@ def connect(address: Optional[str] = None, num_cpus: Optional[int] = None, use_g
         # The driver's object-store credentials and endpoint go to every worker, so that a stage on any node
         # reads and writes the run's `s3://`/`gs://` paths as the driver does.
         cloud = {k: os.environ[k] for k in CLOUD_ENV if os.environ.get(k)}
-        kwargs = {"runtime_env": {"env_vars": {**worker_env(use_gpu), **cloud}}, "log_to_driver": True,
+        kwargs = {"runtime_env": {"env_vars": _not_set_by_the_job({**worker_env(use_gpu), **cloud})},
+                  "log_to_driver": True,
                   "logging_level": logging.WARNING}
         if address:
             ray.init(address=address, **kwargs)
@@ -58,6 +60,14 @@ def connect(address: Optional[str] = None, num_cpus: Optional[int] = None, use_g
     ctx.enable_progress_bars = False
     ctx.execution_options.preserve_order = True
     quiet_third_parties()
+
+
+def _not_set_by_the_job(env: dict[str, str]) -> dict[str, str]:
+    """The variables a submitted job's own runtime_env does not set already: Ray refuses a driver's runtime_env
+    that names a variable the job's names too (the job's value is the user's, and wins)."""
+    job = json.loads(os.environ.get("RAY_JOB_CONFIG_JSON_ENV_VAR") or "{}")
+    taken = ((job.get("runtime_env") or {}).get("env_vars") or {})
+    return {k: v for k, v in env.items() if k not in taken}
 
 
 def live_nodes() -> list:

@@ -40,11 +40,19 @@ def best_iteration(run_dir: Path) -> tuple[int, Path]:
     return best[1], best[2]
 
 
-def served_model(model: str) -> tuple[str, str]:
-    """(path or id to load, a name for /v1/models)."""
+def served_source(model: str) -> tuple[str, str]:
+    """(the model to load as named: a preset, a local path, a hub id or an `s3://`/`gs://` URI; a name for
+    /v1/models). A self-taught run directory names its best iteration's model. Nothing is fetched: a replica
+    resolves it on its own node."""
     path = location(model)
     if path.is_dir() and is_self_taught_run(path):
         i, directory = best_iteration(path)
-        return resolve_model(absolute(directory)), f"{path.name}/M_{i}"  # fetched when on an object store
+        return str(absolute(directory)), f"{path.name}/M_{i}"
+    return model, path.name if path.is_dir() else model
 
-    return resolve_model(model), path.name if path.is_dir() else model
+
+def served_model(model: str) -> tuple[str, str]:
+    """(a path or id to load on this node, a name for /v1/models): `served_source`, fetched into this node's
+    cache when on an object store."""
+    source, name = served_source(model)
+    return resolve_model(source), name

@@ -77,9 +77,14 @@ def llm_config(cfg: ServeConfig):
     """The vLLM deployment of the served model (ray.serve.llm's LLMConfig) from the judge's config."""
     from ray.serve.llm import LLMConfig
 
-    from judge_ray.serving.model_source import served_model
+    from judge_ray.models import resolve_model
+    from judge_ray.serving.model_source import served_source
+    from judge_ray.storage import is_remote
 
-    path, name = served_model(cfg.model)
+    source, name = served_source(cfg.model)
+    # a model on an object store is named to Ray's LLM as a cloud mirror: each replica downloads it on its own
+    # node (a path into the driver's cache would not exist on the others)
+    path = {"bucket_uri": source} if is_remote(source) else resolve_model(source)
     d, v = cfg.deployment, cfg.vllm
     engine_kwargs = {"dtype": "float32" if v.dtype == "auto" and not d.num_gpus else v.dtype,
                      "max_model_len": v.max_model_len, "enforce_eager": v.enforce_eager}

@@ -1,11 +1,14 @@
 """The loop as its users run it: `ray job submit --working-dir .` through the Jobs API, on a cluster of its own
-that offers 2 CPUs (as `ray start --head` does here), its logs read back through the API. A relative run.root
-inside Ray's working-dir copy is refused; `ray job stop` in the middle of the judge stage, then a resubmission,
-computes only the missing rows and ends with every id exactly once (the stopped job's driver is killed: what a
-driver kill proved before, now through the API users stop jobs with)."""
+that offers 2 CPUs (as `ray start --head` does here), its logs read back through the API, its run directory on
+object storage (`run.root=s3://…`, the local S3 server; credentials and endpoint in the job's runtime_env as the
+standard AWS variables). A relative run.root inside Ray's working-dir copy is refused; `ray job stop` in the
+middle of the judge stage, then a resubmission, computes only the missing rows and ends with every id exactly
+once (the stopped job's driver is killed: a driver kill, through the API users stop jobs with). The evaluation
+job then judges with the run's models read from the bucket, and the endpoint would serve its best one."""
 from __future__ import annotations
 
 import io
+import json
 import os
 import shlex
 import subprocess
@@ -52,9 +55,11 @@ def _wait_status(client, job_id: str, timeout: float):
     raise AssertionError(f"job {job_id} still {client.get_job_status(job_id)} after {timeout:.0f}s")
 
 
-def test_submitted_loop_on_a_2_cpu_cluster_stopped_mid_stage_resumes_only_the_missing_rows(tiny_model, tmp_path,
-                                                                                           capsys):
+def test_submitted_loop_on_a_2_cpu_cluster_and_s3_stopped_mid_stage_resumes_only_the_missing_rows(
+        tiny_model, s3_server, capsys):
     from ray.job_submission import JobStatus, JobSubmissionClient
+
+    from judge_ray.storage import CLOUD_ENV, location
 
     size, names = _upload_size()
     with capsys.disabled():
@@ -62,11 +67,13 @@ def test_submitted_loop_on_a_2_cpu_cluster_stopped_mid_stage_resumes_only_the_mi
     assert size < 8 * 2**20 and not any(n.startswith((".venv/", "runs/", ".git/")) for n in names)
     runtime_env = {"working_dir": str(REPO), "excludes": EXCLUDES,
                    "env_vars": {"PYTHONUNBUFFERED": "1",
-                                **{k: os.environ[k] for k in ("JUDGE_RAY_CACHE", "HF_HOME") if k in os.environ}}}
-    root = tmp_path / "runs"
+                                **{k: os.environ[k] for k in ("JUDGE_RAY_CACHE", "HF_HOME", *CLOUD_ENV)
+                                   if k in os.environ}}}
+    bucket = s3_server.bucket("jobs")
+    root = location(f"{bucket}/runs")
 
-    def entrypoint(*args: str) -> str:
-        return "python jobs/self_taught.py " + " ".join(shlex.quote(a) for a in args)
+    def entrypoint(*args: str, job: str = "self_taught.py") -> str:
+        return f"python jobs/{job} " + " ".join(shlex.quote(a) for a in args)
 
     with OwnCluster(num_cpus=2) as cluster:
         client = JobSubmissionClient(cluster.dashboard)
@@ -98,6 +105,13 @@ def test_submitted_loop_on_a_2_cpu_cluster_stopped_mid_stage_resumes_only_the_mi
         status = _wait_status(client, second, 600)
         log = client.get_job_logs(second)
         assert status == JobStatus.SUCCEEDED, log[-3000:]
+        # the evaluation job, given the run on the bucket: M_0 and M_1
+        evaluate = client.submit_job(entrypoint=entrypoint(
+            f"judge.model={root}/submitted", "benchmark.path=tests/fixtures/benchmarks/pairs.jsonl",
+            f"run.root={bucket}/evals", "run.name=from-s3", "judge.max_tokens=4", job="evaluate.py"),
+            runtime_env=runtime_env)
+        assert _wait_status(client, evaluate, 300) == JobStatus.SUCCEEDED, client.get_job_logs(evaluate)[-3000:]
+        eval_log = client.get_job_logs(evaluate)
     assert cluster.processes() == []  # its own processes, and only those, are gone
     assert "[select]" not in log and "[pairs]" not in log, "finished stages were computed again"
     assert "[judge] resuming:" in log
@@ -107,11 +121,31 @@ def test_submitted_loop_on_a_2_cpu_cluster_stopped_mid_stage_resumes_only_the_mi
     assert len(project) == len(set(project)) and any(line.startswith("[train] epoch 1/") for line in project), log
     after = parquet_mtimes(judgments)
     assert {name for name in before if after.get(name) == before[name]}, "the resubmission recomputed every block"
-    judged = pd.read_parquet(judgments)
-    requests = pd.read_parquet(root / "submitted" / "iter_1" / "requests")
+    judged = pd.read_parquet(str(judgments))
+    requests = pd.read_parquet(str(root / "submitted" / "iter_1" / "requests"))
     assert len(judged) == total == len(requests) and judged["request_id"].is_unique
     assert set(judged["request_id"]) == set(requests["request_id"])
-    assert (root / "submitted" / "summary.md").is_file()
+    assert (root / "submitted" / "summary.md").is_file() and (root / "submitted" / "iter_1" / "model").is_dir()
+    assert not (root / "submitted" / "iter_1" / "checkpoints").exists()  # Ray Train's, on the bucket, cleared
+    # M_1 read back from the bucket for its evaluation into the node's cache, at most once over both jobs (the
+    # cache outlives them: a byte-identical model, as this seeded run exports each time, is not fetched again)
+    fetched = f"[storage] fetched {root}/submitted/iter_1/model to "
+    assert (log + eval_log).count(fetched) <= 1, (log + eval_log)[-3000:]
+    assert f"[evaluate] {root}/submitted/iter_1/model: benchmark, 3 examples" in eval_log, eval_log[-3000:]
+    evals = location(f"{bucket}/evals/from-s3")
+    per_iter = json.loads((evals / "metrics.json").read_text())
+    assert set(per_iter) == {"iter_0", "iter_1"} and (evals / "iterations.png").is_file()
+    assert all(m["scored"] == 3 for m in per_iter.values()), per_iter
+    # the endpoint's model source: the run on the bucket, its best iteration, read through the same cache
+    from judge_ray.config import ServeConfig, load_config
+    from judge_ray.serving.launch import validate
+    from judge_ray.serving.model_source import served_model
+
+    cfg = load_config(None, [f"model={root}/submitted", "engine=transformers"], ServeConfig)
+    path, name = served_model(cfg.model)
+    assert name == "submitted/M_1" and validate(cfg) == path and os.path.isfile(f"{path}/config.json")
+    with open(f"{path}/.complete") as marker:  # a local copy in the node's cache, of that URI
+        assert marker.read().strip() == f"{root}/submitted/iter_1/model"
     with capsys.disabled():
         print("[jobs api] resubmitted job's log, last lines:\n" + "\n".join(log.splitlines()[-12:]))
     capsys.readouterr()  # the Jobs API client's own lines, before the job runs here
