@@ -97,6 +97,17 @@ class OwnCluster:
         nodes = list_nodes(address=self.dashboard, filters=[("state", "=", "ALIVE")], raise_on_missing_output=False)
         return sum(1 for n in nodes if not n.is_head_node)
 
+    def actor_nodes(self) -> dict[str, list[str]]:
+        """{actor class: ["head" or "worker", one per actor, dead ones included]} (the state API's actor table)."""
+        from ray.util.state import list_actors, list_nodes
+
+        heads = {n.node_id for n in list_nodes(address=self.dashboard, raise_on_missing_output=False)
+                 if n.is_head_node}
+        table: dict[str, list[str]] = {}
+        for a in list_actors(address=self.dashboard, limit=10000, raise_on_missing_output=False):
+            table.setdefault(a.class_name, []).append("head" if a.node_id in heads else "worker")
+        return table
+
     def _wait_for_jobs_api(self, timeout: float = 120) -> None:
         import httpx
 

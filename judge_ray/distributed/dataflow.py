@@ -29,6 +29,7 @@ from typing import Any, Callable, Iterator, Optional
 
 import pandas as pd
 
+from judge_ray.distributed.node_loss import retry_on_node_loss
 from judge_ray.progress import Poller, StageProgress
 from judge_ray.storage import absolute, is_remote, location, makedirs, replace_dir, rmtree
 
@@ -88,9 +89,13 @@ def write_folder(ds, folder: Path) -> int:
 def _write_atomically(folder: Path, write: Callable[[Path], Any]) -> int:
     folder = location(folder)
     tmp = folder.parent / f".{folder.name}.tmp"
-    rmtree(tmp)
-    makedirs(tmp)
-    write(tmp)
+
+    def attempt() -> None:  # a node lost mid-write: the folder is redone whole
+        rmtree(tmp)
+        makedirs(tmp)
+        write(tmp)
+
+    retry_on_node_loss(attempt, f"writing {folder.name}")
     rows = parquet_rows(tmp)
     replace_dir(tmp, folder)
     _mark_done(folder, rows)  # last: a folder is finished once it holds its marker
@@ -210,7 +215,8 @@ def write_checkpointed(build: Callable[[], Any], folder: Path, id_column: str, n
         with _FolderProgress(folder, StageProgress(name, total)) as poll:
             poll.counted.update({f.name: 0 for f in parquet_files(folder)})  # counted in `already`
             poll.progress.done = already
-            build().write_parquet(str(folder))
+            # a node lost mid-write: the checkpoint keeps what was committed, the rerun writes the rest
+            retry_on_node_loss(lambda: build().write_parquet(str(folder)), f"the {name} stage")
     finally:
         ctx.checkpoint_config = previous
     rows, seconds = parquet_rows(folder), time.time() - started

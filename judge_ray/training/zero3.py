@@ -16,6 +16,7 @@ from pathlib import Path
 
 from judge_ray import storage
 from judge_ray.config import TrainConfig
+from judge_ray.distributed.node_loss import retry_on_node_loss
 from judge_ray.training.deepspeed_config import optimizer_steps
 from judge_ray.training.export import TRAINING_RECORD
 from judge_ray.training.sft_dataset import training_dataset
@@ -39,9 +40,6 @@ def train_sft(rows: list[dict] | Path, *, model: str, cfg: TrainConfig, export_d
     benchmarks/zero_memory.py passes `probe_dir` (each worker writes its memory figures there) and `from_config`
     (random weights from the directory's config.json: sizes that exist only as a config).
     """
-    from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
-    from ray.train.torch import TorchConfig, TorchTrainer
-
     export_dir, storage_dir = storage.location(storage.absolute(export_dir)), storage.absolute(storage_dir)
     storage.makedirs(export_dir.parent)
     storage.makedirs(storage_dir)
@@ -52,6 +50,30 @@ def train_sft(rows: list[dict] | Path, *, model: str, cfg: TrainConfig, export_d
     lines_dir = Path(tempfile.gettempdir()) / "judge_ray-progress" if remote else Path(storage_dir)
     lines_dir.mkdir(parents=True, exist_ok=True)
     progress = lines_dir / f"{run_name}.progress"
+    with TailProgress(progress):
+        # a node lost under the driver's dataset preparation, or beyond Ray Train's own restarts: the fit is
+        # built again and resumes from its last checkpoint
+        n_rows = retry_on_node_loss(lambda: _fit(rows, model, cfg, export_dir, storage_dir, seed, run_name, record,
+                                                 probe_dir, from_config, progress), "fine-tuning")
+    if not (export_dir / "config.json").is_file():
+        raise RuntimeError(f"training finished but no model was exported to {export_dir}")
+    # Ray Train V2 keeps metrics only of reports that carry a checkpoint; the export records its own.
+    record = json.loads((export_dir / TRAINING_RECORD).read_text())
+    metrics = {"loss": record["final_epoch_loss"], "step": record["steps"], "epoch": record["epochs"] - 1,
+               "resumed_from_step": record.get("resumed_from_step"), "wall_s": time.time() - started}
+    loss = "-" if metrics["loss"] is None else f"{metrics['loss']:.4f}"
+    unit = "pairs" if cfg.pair_orders else "examples"
+    logger.info(f"  train: {n_rows} {unit}, {cfg.workers} workers, ZeRO-{cfg.zero_stage}, {metrics['step']} steps, "
+                f"loss {loss}, {metrics['wall_s']:.1f}s")
+    return metrics
+
+
+def _fit(rows, model: str, cfg: TrainConfig, export_dir, storage_dir, seed: int, run_name: str, record,
+         probe_dir, from_config: bool, progress: Path) -> int:
+    """One TorchTrainer fit over the SFT rows; returns their count (a failed fit raises)."""
+    from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
+    from ray.train.torch import TorchConfig, TorchTrainer
+
     dataset, n_rows = training_dataset(rows, cfg.workers, cfg.pair_orders)
     total_steps = optimizer_steps(n_rows, cfg)
     trainer = TorchTrainer(
@@ -69,21 +91,10 @@ def train_sft(rows: list[dict] | Path, *, model: str, cfg: TrainConfig, export_d
                              checkpoint_config=CheckpointConfig(num_to_keep=1)),
         datasets={"train": dataset},
     )
-    with TailProgress(progress):
-        result = trainer.fit()
+    result = trainer.fit()
     if result.error:
         raise result.error
-    if not (export_dir / "config.json").is_file():
-        raise RuntimeError(f"training finished but no model was exported to {export_dir}")
-    # Ray Train V2 keeps metrics only of reports that carry a checkpoint; the export records its own.
-    record = json.loads((export_dir / TRAINING_RECORD).read_text())
-    metrics = {"loss": record["final_epoch_loss"], "step": record["steps"], "epoch": record["epochs"] - 1,
-               "resumed_from_step": record.get("resumed_from_step"), "wall_s": time.time() - started}
-    loss = "-" if metrics["loss"] is None else f"{metrics['loss']:.4f}"
-    unit = "pairs" if cfg.pair_orders else "examples"
-    logger.info(f"  train: {n_rows} {unit}, {cfg.workers} workers, ZeRO-{cfg.zero_stage}, {metrics['step']} steps, "
-        f"loss {loss}, {metrics['wall_s']:.1f}s")
-    return metrics
+    return n_rows
 
 
 def copy_model(src: str, export_dir: Path) -> None:

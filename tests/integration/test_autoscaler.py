@@ -22,7 +22,7 @@ LOOP = ["model=tiny", "engine=transformers", "iterations=1", "selection.per_cate
         "generation.eval_fraction=0.1", "judge.samples=2", "judge.max_tokens=8", "eval.baseline=false",
         "eval.max_tokens=4", "data.labelled_eval=[]", "train.max_length=256", "ray.batch_size=8",
         "ray.actor_cpus=1", "ray.pool_size=1", "train.workers=1", "train.cpus_per_worker=1",
-        "ray.startup_timeout_s=240"]
+        "ray.startup_timeout_s=240", "ray.block_rows=8"]  # the judge stage (14 rows) runs on the pool
 WORKER_TYPE = {"cpu2": {"resources": {"CPU": 2, "object_store_memory": 300 * 1024 ** 2}, "min_workers": 0,
                         "max_workers": 2}}
 
@@ -62,14 +62,19 @@ def test_loop_scales_a_worker_type_up_from_zero_finishes_and_the_cluster_scales_
             time.sleep(1)
         stop.set()
         watcher.join(timeout=10)
+        placed = cluster.actor_nodes()
         leftover = cluster.processes()
 
     counts = _changes(samples)
-    print(f"autoscaler: worker nodes over time (s, nodes): {counts}; job {job_s:.0f} s")
+    engines, trainers = placed.get("MapWorker(MapBatches(EngineStage))", []), placed.get("RayTrainWorker", [])
+    print(f"autoscaler: worker nodes over time (s, nodes): {counts}; job {job_s:.0f} s; "
+          f"engine actors on {engines}, train workers on {trainers}")
     assert counts[0][1] == 0, counts  # from zero
     assert max(n for _, n in counts) == 2, counts  # the engine phase (1 + 1 + 1 CPU) asks for both nodes
     assert counts[-1][1] == 0 and counts[-1][0] > job_s, counts  # and back to zero once idle
     assert "[cluster] engine stages: waiting up to 240s" in job.stderr + job.stdout
+    # the engine actors and the train worker ran on nodes the autoscaler started (the head offers no CPU)
+    assert engines and trainers and "head" not in engines + trainers, placed
     run = tmp_path / "autoscaled"
     judged, requests = pd.read_parquet(run / "iter_1" / "judgments"), pd.read_parquet(run / "iter_1" / "requests")
     assert judged["request_id"].is_unique and set(judged["request_id"]) == set(requests["request_id"])
