@@ -464,8 +464,8 @@ class ServeSettings:
     openai_max_tokens: int = 512  # most tokens an OpenAI-route request may generate (its default when unset)
     openai_max_n: int = 4  # most choices (`n`) an OpenAI-route request may ask for
     openai_max_prompt_chars: int = 32768  # longest prompt on the OpenAI routes, in characters (token ids: ids)
-    working_dir: Optional[str] = None  # runtime_env working_dir (a zip URI) in the generated Serve config
-    pip: list[str] = field(default_factory=list)  # runtime_env pip packages in the generated Serve config
+    # code and packages come with the image (Dockerfile), never a working_dir or a pip install at start-up
+    env_vars: dict[str, str] = field(default_factory=dict)  # the generated Serve config's runtime_env: these only
 
     def __post_init__(self) -> None:
         rules = _Rules().at_least(self, 1, "max_batch_size", "max_input_tokens", "max_samples", "vote_samples",
@@ -529,6 +529,100 @@ class ServeConfig:
          .check(not s.batching or d.max_ongoing_requests >= s.max_batch_size,
                 f"deployment.max_ongoing_requests={d.max_ongoing_requests} must be >= serve.max_batch_size="
                 f"{s.max_batch_size} (it caps the batch)").done())
+
+
+# ---- jobs/render_k8s.py: the KubeRay manifests in k8s/ ----
+@dataclass
+class ImageSettings:
+    repository: str = "judge-ray"  # the registry path scripts/image.sh pushes to (yours: conf/k8s.yaml)
+    tag: str = "0.1.0"  # the tag every pod runs; scripts/image.sh tags its build with the git SHA and renders that
+    app_dir: str = "/home/ray/judge_ray"  # where the image holds jobs/ and conf/ (the Dockerfile's WORKDIR)
+
+    def __post_init__(self) -> None:
+        (_Rules().check(bool(self.repository) and ":" not in self.repository.rsplit("/", 1)[-1],
+                        f"repository={self.repository!r} must be a registry path without a tag")
+         .check(bool(self.tag) and "/" not in self.tag and ":" not in self.tag, f"tag={self.tag!r} is not a tag")
+         .check(self.app_dir.startswith("/"), "app_dir must be absolute").done())
+
+
+@dataclass
+class PodSettings:
+    cpus: int = 8  # CPUs a pod asks for (Ray's num-cpus follows the limit)
+    cpu_limit: Optional[int] = None  # null = cpus
+    memory: str = "64Gi"  # memory a pod asks for
+    memory_limit: Optional[str] = None  # null = memory
+    gpus: int = 0  # GPUs of a pod (nvidia.com/gpu, Ray's num-gpus)
+    shm: Optional[str] = None  # a memory-backed /dev/shm this large (NCCL and vLLM need more than 64 MiB)
+
+    def __post_init__(self) -> None:
+        _Rules().at_least(self, 0, "cpus", "gpus").check(self.cpu_limit is None or self.cpu_limit >= self.cpus,
+                                                         "cpu_limit must be >= cpus").done()
+
+
+@dataclass
+class GroupSizes:
+    min: int = 0  # the autoscaler's floor (0: the group starts empty and grows on demand)
+    max: int = 4  # its ceiling
+    replicas: Optional[int] = None  # pods at creation; null = min
+
+    def __post_init__(self) -> None:
+        rules = _Rules().check(0 <= self.min <= self.max, f"min={self.min} must be >= 0 and <= max={self.max}")
+        rules.check(self.replicas is None or self.min <= self.replicas <= self.max, "replicas must lie in [min, max]")
+        rules.done()
+
+
+@dataclass
+class JobManifest:
+    config: str = "conf/self_taught_gpu.yaml"  # the loop's config, as the image holds it under image.app_dir
+    overrides: list[str] = field(default_factory=lambda: ["run.root=/mnt/shared/runs", "run.name=default"])  # key=value
+    gpus: GroupSizes = field(default_factory=GroupSizes)  # the GPU group (grows from 0 for the job's asks)
+    idle_timeout_s: int = 300  # the autoscaler removes a node idle this long
+    ttl_s: int = 3600  # the finished job's cluster is deleted after this
+    deadline_s: int = 86400  # a job still running after this is stopped
+    backoff_limit: int = 1  # resubmissions of a failed job (it resumes)
+
+
+@dataclass
+class ServiceManifest:
+    config: str = "conf/serve_gpu.yaml"  # the endpoint's config (its Serve config is embedded)
+    gpus: GroupSizes = field(default_factory=lambda: GroupSizes(min=2, max=8))  # GPU pods for the replicas
+    idle_timeout_s: int = 300  # the autoscaler removes a node idle this long
+    upgrade: str = "NewCluster"  # NewCluster: a second cluster serves before the switch | None: update in place
+    redis_address: str = "redis://judge-ray-redis:6379"  # GCS fault tolerance: where the head's state is kept
+    redis_secret: str = "judge-ray-redis"  # the secret holding its `password`
+    token_secret: str = "judge-ray-api"  # the secret holding the endpoint's bearer `token`
+
+    def __post_init__(self) -> None:
+        _Rules().check(self.upgrade in ("NewCluster", "None"), f"upgrade={self.upgrade!r}: NewCluster or None").done()
+
+
+@dataclass
+class DevManifest:
+    gpus: GroupSizes = field(default_factory=GroupSizes)  # GPU pods of the interactive cluster
+    cpus: GroupSizes = field(default_factory=lambda: GroupSizes(min=0, max=4, replicas=1))  # CPU pods beside them
+    cpu_pod: PodSettings = field(default_factory=lambda: PodSettings(cpus=4, memory="16Gi"))  # one CPU pod
+    idle_timeout_s: int = 600  # the autoscaler removes a node idle this long
+
+
+@dataclass
+class DeployConfig:
+    image: ImageSettings = field(default_factory=ImageSettings)
+    head: PodSettings = field(default_factory=lambda: PodSettings(cpus=2, cpu_limit=4, memory="8Gi",
+                                                                  memory_limit="16Gi"))  # schedules nothing (0 CPUs)
+    gpu_pod: PodSettings = field(default_factory=lambda: PodSettings(cpus=8, memory="64Gi", gpus=1, shm="16Gi"))
+    bf16_label: str = "nvidia.com/gpu.compute.major"  # a bf16 config's GPU pods need this label (GPU feature discovery)
+    bf16_min_major: int = 8  # ... at least this (Ampere and later compute bf16)
+    shared_claim: str = "judge-ray-shared"  # the ReadWriteMany volume every pod mounts
+    shared_mount: str = "/mnt/shared"  # where
+    shared_size: str = "500Gi"  # its size (run directories, checkpoints, the model cache)
+    storage_class: Optional[str] = None  # its storage class; null = the cluster's default
+    env_vars: dict[str, str] = field(default_factory=dict)  # the RayJob's runtime_env: variables only
+    job: JobManifest = field(default_factory=JobManifest)
+    service: ServiceManifest = field(default_factory=ServiceManifest)
+    dev: DevManifest = field(default_factory=DevManifest)
+    log: LogConfig = field(default_factory=LogConfig)
+    out: str = "k8s"  # where the manifests are written (scripts/image.sh renders a build's into build/k8s)
+    check: bool = False  # compare with the files in `out` instead of writing; differences are an error
 
 
 # What each job needs that no default can give (so not a section rule: the schema's defaults must load).
@@ -630,7 +724,7 @@ def _locate(node: DictConfig, exc: ValueError, prefix: str = "") -> str:
 
 REQUIRED = {TrainJudgeConfig: _require_train_judge, EvaluateConfig: _require_evaluate}
 SCHEMAS.update({"self_taught": SelfTaughtConfig, "train_judge": TrainJudgeConfig, "evaluate": EvaluateConfig,
-                "serve": ServeConfig})
+                "serve": ServeConfig, "k8s": DeployConfig})
 
 
 def to_yaml(cfg: Any) -> str:
@@ -648,5 +742,5 @@ def plain_dict(cfg: Any) -> dict:
     return OmegaConf.to_container(OmegaConf.structured(cfg), enum_to_str=True)
 
 
-__all__ = ["SelfTaughtConfig", "TrainJudgeConfig", "EvaluateConfig", "ServeConfig", "schema_for", "load_config",
-           "to_yaml", "config_from_yaml", "plain_dict", "default_config_path", "CONF_DIR"]
+__all__ = ["SelfTaughtConfig", "TrainJudgeConfig", "EvaluateConfig", "ServeConfig", "DeployConfig", "schema_for",
+           "load_config", "to_yaml", "config_from_yaml", "plain_dict", "default_config_path", "CONF_DIR"]

@@ -13,7 +13,7 @@ logger = logging.getLogger(__name__)
 
 # Env vars every Ray worker gets: quiet third-party progress/logging, our model cache.
 _QUIET = {"TQDM_DISABLE": "1", "TRANSFORMERS_VERBOSITY": "error", "TOKENIZERS_PARALLELISM": "false",
-          "VLLM_LOGGING_LEVEL": "WARNING", "RAY_AUTH_MODE": "disabled",
+          "VLLM_LOGGING_LEVEL": "WARNING",
           "PYTHONWARNINGS": "ignore::FutureWarning,ignore::DeprecationWarning,ignore::UserWarning"}
 
 
@@ -32,7 +32,6 @@ def connect(address: Optional[str] = None, num_cpus: Optional[int] = None, use_g
     import ray
     from ray.data import DataContext
 
-    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
     for key, value in worker_env(use_gpu).items():
         os.environ.setdefault(key, value)
     if not ray.is_initialized():
@@ -50,6 +49,10 @@ def connect(address: Optional[str] = None, num_cpus: Optional[int] = None, use_g
         if address:
             ray.init(address=address, **kwargs)
         else:
+            # A cluster of this process's own, on this machine: no token (its notice would be noise). A cluster
+            # joined keeps its own mode: with Ray's token authentication on (KubeRay's authOptions), the job and
+            # its workers use the token the pods carry.
+            os.environ.setdefault("RAY_AUTH_MODE", "disabled")
             # More logical CPUs than cores: engine actors and train workers mostly wait on each other's stages.
             ray.init(num_cpus=num_cpus or max(os.cpu_count() or 1, 4), include_dashboard=False, **kwargs)
         forward_worker_lines()

@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from ray import serve
 
 from judge_ray.serving.batcher import EngineBatcher, Timing
-from judge_ray.serving.guards import activate, guard, token_digest
+from judge_ray.serving.guards import activate, builder_token_digest, guard
 from judge_ray.serving.schemas import (ErrorBody, GradeRequest, GradeResponse, JudgeRequest, JudgeResponse,
                                        ModelCard)
 
@@ -201,10 +201,11 @@ def build_app(cfg: ServeConfig, token: Optional[str] = None):
     """The judge Application. `token` (from the launcher's environment) is passed to the replicas as its
     SHA-256 digest only, so its value never enters Ray's cluster state; on a cluster the replicas read it from
     their pod's environment (`serve.auth_token_env`) instead."""
-    return JudgeDeployment.options(**deployment_options(cfg)).bind(
-        settings_dict(cfg), token_digest(token) if token and token.strip() else None)
+    digest = builder_token_digest(cfg.serve, token)  # no token where one is needed: refused here
+    return JudgeDeployment.options(**deployment_options(cfg)).bind(settings_dict(cfg), digest)
 
 
 def app_builder(args: dict):
-    """`import_path: judge_ray.serving.app:app_builder` with the config as `args` (serve deploy, RayService)."""
+    """`import_path: judge_ray.serving.app:app_builder` with the config as `args` (serve deploy, RayService); the
+    token is read from the builder's environment, and its absence on an exposed host refuses the build."""
     return build_app(_decode_settings(args))

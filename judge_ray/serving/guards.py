@@ -26,12 +26,43 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.strip().encode()).hexdigest()
 
 
+LOOPBACK = ("127.", "localhost", "::1")
+
+
+def anonymous_problem(s: ServeSettings, has_token: bool) -> Optional[str]:
+    """Why serving without a token is refused here, or None: an endpoint reachable from other machines
+    (`serve.host` not loopback) is never anonymous unless `serve.allow_anonymous` says so."""
+    if has_token or s.allow_anonymous or s.host.startswith(LOOPBACK):
+        return None
+    return (f"serve.host={s.host} exposes the endpoint beyond this machine without a token: set "
+            f"{s.auth_token_env}, or bind 127.0.0.1, or pass serve.allow_anonymous=true")
+
+
+def builder_token_digest(s: ServeSettings, token: Optional[str] = None) -> Optional[str]:
+    """The token digest an app builder hands its replicas: the launcher's token, else the builder's own
+    environment (`serve.auth_token_env`: a RayService pod's secret). No token where one is needed is a UserError,
+    wherever the builder runs (jobs/serve.py, `serve deploy`, a RayService): it fails closed."""
+    from judge_ray.errors import UserError
+
+    token = (token or os.environ.get(s.auth_token_env, "")).strip()
+    problem = anonymous_problem(s, bool(token))
+    if problem:
+        raise UserError(problem)
+    return token_digest(token) if token else None
+
+
 def activate(serve_settings: ServeSettings, token_sha256: Optional[str]) -> None:
     """Arm this replica's guards. The token comes from the replica's own environment (a Kubernetes secret in
-    the pod), else the digest the launcher passed; either way only a digest is kept, and the value never
-    enters the Serve config or Ray's cluster state."""
+    the pod), else the digest the builder passed; either way only a digest is kept, and the value never
+    enters the Serve config or Ray's cluster state. A replica that would serve anonymously where that is not
+    allowed refuses to start (fails closed, like the builders)."""
+    from judge_ray.errors import UserError
+
     token = os.environ.get(serve_settings.auth_token_env, "").strip()
     digest = token_digest(token) if token else token_sha256
+    problem = anonymous_problem(serve_settings, bool(digest))
+    if problem:
+        raise UserError(problem)
     if digest:
         os.environ[ACTIVE_TOKEN_SHA256] = digest
     else:

@@ -32,14 +32,14 @@ def validate(cfg: ServeConfig) -> str:
     return path
 
 
-LOOPBACK = ("127.", "localhost", "::1")
-
-
 def check_exposure(s: ServeSettings, env: Mapping[str, str]) -> None:
-    """An endpoint reachable from other machines is never anonymous by accident."""
-    if not s.host.startswith(LOOPBACK) and not env.get(s.auth_token_env, "").strip() and not s.allow_anonymous:
-        raise UserError(f"serve.host={s.host} exposes the endpoint beyond this machine without a token: set "
-                        f"{s.auth_token_env}, or bind 127.0.0.1, or pass serve.allow_anonymous=true")
+    """An endpoint reachable from other machines is never anonymous by accident (checked again by the builders
+    and the replicas, `guards.anonymous_problem`)."""
+    from judge_ray.serving.guards import anonymous_problem
+
+    problem = anonymous_problem(s, bool(env.get(s.auth_token_env, "").strip()))
+    if problem:
+        raise UserError(problem)
 
 
 def write_serve_config(cfg: ServeConfig, target: str) -> None:

@@ -19,7 +19,7 @@ from ray.serve.llm.ingress import OpenAiIngress, make_fastapi_ingress
 from ray.serve.llm.openai_api_models import ChatCompletionRequest, CompletionRequest
 
 from judge_ray.serving.app import _decode_settings, deployment_options, settings_dict
-from judge_ray.serving.guards import activate, guard, token_digest
+from judge_ray.serving.guards import activate, builder_token_digest, guard
 from judge_ray.serving.openai_limits import OpenAILimits, chat_size, prompt_size, request_problem
 
 if TYPE_CHECKING:
@@ -108,22 +108,25 @@ def build_openai(cfg: ServeConfig, token: Optional[str] = None):
     for the judge app, `token` reaches the replicas as its SHA-256 digest only."""
     from judge_ray.engines.factory import vllm_available
 
+    digest = builder_token_digest(cfg.serve, token)  # no token where one is needed: refused before vLLM loads
     if not vllm_available():
         return None
-    from ray.llm._internal.serve.core.configs.openai_api_models import to_model_metadata
-    # Ray's own FastAPI app for these routes (its OpenAI error handling, CORS and metrics), as
-    # `build_openai_app` makes it; the guards go in front of it.
-    from ray.llm._internal.serve.core.ingress.ingress import init as openai_fastapi
     from ray.serve.llm import build_llm_deployment
 
+    from judge_ray.errors import UserError
+    from judge_ray.serving.ray_llm import contract_problems, model_card, openai_fastapi
+
+    problems = contract_problems()
+    if problems:
+        raise UserError("the OpenAI routes need the Ray they were written against: " + "; ".join(problems))
     llm = llm_config(cfg)
-    app = openai_fastapi()
+    app = openai_fastapi()  # Ray's own app for these routes; the guards go in front of it
     guard(app, open_paths=(), error=openai_error)
     ingress = make_fastapi_ingress(GuardedOpenAiIngress, endpoint_map=ROUTES, app=app)
     return serve.deployment(ingress).options(**GuardedOpenAiIngress.get_deployment_options([llm])).bind(
         llm_deployments={llm.model_id: build_llm_deployment(llm)},
-        model_cards={llm.model_id: to_model_metadata(llm.model_id, llm)},
-        settings=settings_dict(cfg), token_sha256=token_digest(token) if token and token.strip() else None)
+        model_cards={llm.model_id: model_card(llm.model_id, llm)},
+        settings=settings_dict(cfg), token_sha256=digest)
 
 
 def openai_builder(args: dict):

@@ -21,11 +21,7 @@ def serve_config(cfg: ServeConfig) -> dict:
     s = cfg.serve
     args = plain_dict(cfg)
     args["write_serve_config"] = None
-    runtime_env: dict = {}
-    if s.working_dir:
-        runtime_env["working_dir"] = s.working_dir
-    if s.pip:
-        runtime_env["pip"] = list(s.pip)
+    runtime_env = {"env_vars": dict(s.env_vars)} if s.env_vars else {}
     judge = {"name": s.app_name, "route_prefix": s.route_prefix, "import_path": JUDGE_IMPORT, "args": args,
              "deployments": [{"name": "JudgeDeployment", **deployment_options(cfg)}]}
     if runtime_env:

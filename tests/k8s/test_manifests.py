@@ -1,10 +1,11 @@
 """k8s/ against KubeRay v1.7.0's CRDs (strict, Draft 7), the YAML held in strings, and cross-field facts."""
 import copy
+from pathlib import Path
 
 import pytest
 import yaml
 
-from judge_ray.config import CONF_DIR, SelfTaughtConfig, ServeConfig, load_config
+from judge_ray.config import CONF_DIR, DeployConfig, SelfTaughtConfig, ServeConfig, load_config
 from judge_ray.distributed.resources import Bundle, Phase, loop_phases, unschedulable
 from tests.k8s.validation import (REPO, crd_dir, cross_field_errors, gpu_capacity, load_manifests, node_types,
                                   schema_errors, serve_gpu_demand)
@@ -64,18 +65,24 @@ def test_rayservice_serve_config_is_the_one_generated_from_conf():
     assert serve_gpu_demand(embedded) <= gpu_capacity(MANIFESTS["RayService"])
 
 
+def _in_repo(path: str) -> Path:
+    """A path inside the image (under image.app_dir) as it is in this checkout."""
+    app_dir = load_config(CONF_DIR / "k8s.yaml", [], DeployConfig).image.app_dir
+    assert path.startswith(app_dir + "/"), path
+    return REPO / path[len(app_dir) + 1:]
+
+
 def test_rayjob_runtime_env_and_entrypoint():
     spec = MANIFESTS["RayJob"]["spec"]
     env = yaml.safe_load(spec["runtimeEnvYAML"])
-    assert env["working_dir"].endswith(".zip") and env["pip"]
-    assert set(env) <= {"working_dir", "pip", "env_vars", "py_modules", "uv", "conda", "excludes"}
+    assert set(env) == {"env_vars"}  # code and packages come with the image: no working_dir, no pip
     assert all(v.startswith("/mnt/shared") for v in env["env_vars"].values())
     assert spec["shutdownAfterJobFinishes"] is True and spec["ttlSecondsAfterFinished"] > 0
     words = spec["entrypoint"].split()
-    assert words[:2] == ["python", "jobs/self_taught.py"] and (REPO / words[1]).is_file()
-    conf = words[words.index("--config") + 1]
+    assert words[0] == "python" and _in_repo(words[1]) == REPO / "jobs" / "self_taught.py"
+    conf = _in_repo(words[words.index("--config") + 1])
     overrides = [w for w in words[2:] if "=" in w]
-    cfg = load_config(REPO / conf, overrides, SelfTaughtConfig)
+    cfg = load_config(conf, overrides, SelfTaughtConfig)
     assert cfg.run.root.startswith("/mnt/shared")  # run dirs and Ray Train checkpoints on the shared volume
     gpu = [g for g in spec["rayClusterSpec"]["workerGroupSpecs"] if g["groupName"] == "gpu"][0]
     assert gpu["minReplicas"] == 0 and gpu["maxReplicas"] >= 1  # autoscales from zero
@@ -93,9 +100,10 @@ def test_cross_field_checks_catch_mistakes():
     worker = cluster["workerGroupSpecs"][0]
     worker["template"]["spec"]["containers"][0]["resources"]["limits"]["nvidia.com/gpu"] = "2"
     worker["minReplicas"], worker["maxReplicas"] = 5, 3
-    cluster["headGroupSpec"]["template"]["spec"]["containers"][0]["image"] = "rayproject/ray:2.59.0-py311"
+    cluster["headGroupSpec"]["template"]["spec"]["containers"][0]["image"] = "rayproject/ray:2.59.0-py311-gpu"
     errors = " | ".join(cross_field_errors(bad))
-    assert "GPU limit 2" in errors and "minReplicas 5 > maxReplicas 3" in errors and "2.59.0" in errors
+    assert "GPU limit 2" in errors and "minReplicas 5 > maxReplicas 3" in errors
+    assert "image rayproject/ray:2.59.0-py311-gpu is not the manifest's image" in errors
 
 
 def test_one_ray_version_and_one_image_family_everywhere():
@@ -140,32 +148,37 @@ def test_gpu_workers_get_a_memory_backed_dev_shm(kind):
         assert volume["emptyDir"]["medium"] == "Memory", name
 
 
-def test_the_token_reaches_only_the_pods_where_replicas_run():
-    """Judge replicas ask for a GPU; the head schedules nothing (num-cpus 0): only GPU workers get the secret."""
-    for name, group in _groups(MANIFESTS["RayService"]):
-        env = {e["name"] for c in group["template"]["spec"]["containers"] for e in c.get("env", [])}
-        hosts_replicas = "num-gpus" in group.get("rayStartParams", {})
-        assert ("JUDGE_RAY_API_TOKEN" in env) == hosts_replicas, name
+def test_the_token_reaches_every_pod_of_the_service_and_no_other():
+    """The judge and OpenAI builders run where Serve places them (the head included) and refuse to build without the
+    token; the replicas read it on the GPU pods. The RayJob's and RayCluster's pods never get it."""
+    for kind in ("RayJob", "RayService", "RayCluster"):
+        for name, group in _groups(MANIFESTS[kind]):
+            env = {e["name"]: e for c in group["template"]["spec"]["containers"] for e in c.get("env", [])}
+            assert ("JUDGE_RAY_API_TOKEN" in env) == (kind == "RayService"), (kind, name)
+            if kind == "RayService":
+                assert env["JUDGE_RAY_API_TOKEN"]["valueFrom"]["secretKeyRef"] == {"name": "judge-ray-api",
+                                                                                     "key": "token"}
     assert _cluster(MANIFESTS["RayService"])["headGroupSpec"]["rayStartParams"]["num-cpus"] == "0"
 
 
-def test_network_policy_keeps_the_dashboard_and_job_api_in_the_namespace():
-    policy = yaml.safe_load((REPO / "k8s" / "networkpolicy.yaml").read_text())
-    assert policy["kind"] == "NetworkPolicy" and policy["spec"]["policyTypes"] == ["Ingress"]
-    selector = policy["spec"]["podSelector"]["matchExpressions"][0]
+def test_network_policy_keeps_the_dashboard_job_api_and_redis_in_the_namespace():
+    ray_pods, redis = yaml.safe_load_all((REPO / "k8s" / "networkpolicy.yaml").read_text())
+    assert ray_pods["kind"] == "NetworkPolicy" and ray_pods["spec"]["policyTypes"] == ["Ingress"]
+    selector = ray_pods["spec"]["podSelector"]["matchExpressions"][0]
     assert selector["key"] == "ray.io/node-type" and set(selector["values"]) == {"head", "worker"}
     open_ports = set()
-    for rule in policy["spec"]["ingress"]:
+    for rule in ray_pods["spec"]["ingress"]:
         if "from" in rule:
             assert rule["from"] == [{"podSelector": {}}]  # the namespace's own pods only
         else:
             open_ports |= {p["port"] for p in rule["ports"]}
     assert open_ports == {8000}  # from outside: Serve only, never 8265 / 6379 / 10001
+    (rule,) = redis["spec"]["ingress"]
+    assert rule["from"] == [{"podSelector": ray_pods["spec"]["podSelector"]}] and rule["ports"][0]["port"] == 6379
 
 
 def test_values_a_user_must_change_are_marked():
-    for path, needle in (("k8s/rayjob.yaml", "working_dir:"), ("conf/serve_gpu.yaml", "working_dir:"),
-                         ("k8s/storage.yaml", "storage:")):
+    for path, needle in (("conf/k8s.yaml", "repository:"), ("k8s/storage.yaml", "storage_class")):
         lines = (REPO / path).read_text().splitlines()
         at = next(i for i, line in enumerate(lines) if needle in line)
         assert "CHANGE-ME" in lines[at] or "CHANGE-ME" in lines[at - 1], path
@@ -173,7 +186,7 @@ def test_values_a_user_must_change_are_marked():
 
 def _entrypoint_config(manifest: dict):
     words = manifest["spec"]["entrypoint"].split()
-    return load_config(REPO / words[words.index("--config") + 1], [w for w in words if "=" in w], SelfTaughtConfig)
+    return load_config(_in_repo(words[words.index("--config") + 1]), [w for w in words if "=" in w], SelfTaughtConfig)
 
 
 # RayCluster: the interactive cluster that `ray job submit` targets with the GPU loop config

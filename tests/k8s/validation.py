@@ -4,7 +4,7 @@
   points at another release), made strict: `additionalProperties: false` on every object that lists
   `properties`, so a misspelt field fails. Draft 7.
 - Strings that hold YAML (`serveConfigV2`, `runtimeEnvYAML`) are parsed and checked on their own.
-- Cross-field facts: GPU limits equal Ray's `num-gpus`; min <= replicas <= max; image tags match `rayVersion`;
+- Cross-field facts: GPU limits equal Ray's `num-gpus`; min <= replicas <= max; every pod runs the manifest's image;
   the Serve deployments' GPUs fit the GPU group; every phase of the shipped configs fits the groups at their
   maximum sizes (`judge_ray.distributed.resources`).
 """
@@ -82,12 +82,14 @@ def cross_field_errors(manifest: dict) -> list[str]:
     version = str(cluster.get("rayVersion", ""))
     groups = [("head", cluster["headGroupSpec"], None)] + [
         (g["groupName"], g, g) for g in cluster.get("workerGroupSpecs", [])]
+    image = (manifest.get("metadata", {}).get("annotations") or {}).get("judge-ray.io/image")
+    if not version:
+        errors.append("no rayVersion")
     for name, group, worker in groups:
         params = group.get("rayStartParams", {}) or {}
         for c in _containers(group["template"]):
-            tag = c.get("image", "").rsplit(":", 1)[-1]
-            if not tag.startswith(version):
-                errors.append(f"{name}: image {c.get('image')} does not match rayVersion {version}")
+            if c.get("image") != image:  # one image, the project's, on every pod
+                errors.append(f"{name}: image {c.get('image')} is not the manifest's image {image}")
             limits = (c.get("resources") or {}).get("limits", {}) or {}
             limit = _gpus(limits.get("nvidia.com/gpu"))
             if limit != _gpus(params.get("num-gpus")):

@@ -77,3 +77,44 @@ def test_exposed_without_a_token_is_refused(host, env, anonymous, refused):
             check_exposure(s, env)
     else:
         check_exposure(s, env)
+
+
+def _exposed(**serve) -> dict:
+    """A plain-dict config as a RayService's serveConfigV2 passes it to the builders: bound to 0.0.0.0."""
+    from judge_ray.config import ServeConfig, load_config, plain_dict
+
+    overrides = ["model=tiny", "serve.host=0.0.0.0", *(f"serve.{k}={v}" for k, v in serve.items())]
+    return plain_dict(load_config(None, overrides, ServeConfig))
+
+
+def test_the_builders_fail_closed_without_a_token_wherever_they_run(monkeypatch):
+    """The import paths a RayService or `serve deploy` calls, with the token variable unset where they run: both
+    refuse (the OpenAI builder before it loads vLLM); with allow_anonymous, or the variable set, they build, and
+    only the token's digest goes to the replicas."""
+    from judge_ray.serving.app import app_builder
+    from judge_ray.serving.openai_app import openai_builder
+
+    monkeypatch.delenv("JUDGE_RAY_API_TOKEN", raising=False)
+    for builder in (app_builder, openai_builder):
+        with pytest.raises(UserError, match="JUDGE_RAY_API_TOKEN"):
+            builder(_exposed())
+    anonymous = app_builder(_exposed(allow_anonymous="true"))
+    assert anonymous._bound_deployment.init_args[1] is None
+    monkeypatch.setenv("JUDGE_RAY_API_TOKEN", f"{TOKEN}\n")
+    built = app_builder(_exposed())
+    args = repr(built._bound_deployment.init_args)
+    assert TOKEN not in args.replace(token_digest(TOKEN), "") and token_digest(TOKEN) in args
+
+
+def test_a_replica_without_a_token_refuses_to_start(monkeypatch):
+    """A replica whose pod lacks the secret and that was given no digest does not serve anonymously."""
+    from judge_ray.config import ServeConfig, load_config
+    from judge_ray.serving.guards import activate
+
+    monkeypatch.delenv("JUDGE_RAY_API_TOKEN", raising=False)
+    s = load_config(None, ["model=tiny", "serve.host=0.0.0.0"], ServeConfig).serve
+    with pytest.raises(UserError, match="without a token"):
+        activate(s, None)
+    activate(s, token_digest(TOKEN))  # the builder's digest arms it
+    assert os.environ[ACTIVE_TOKEN_SHA256] == token_digest(TOKEN)
+    os.environ.pop(ACTIVE_TOKEN_SHA256)

@@ -19,7 +19,9 @@ def test_serve_config_carries_autoscaling_resources_and_the_whole_config():
     assert dep["autoscaling_config"] == {"min_replicas": 1, "max_replicas": 4, "target_ongoing_requests": 8.0}
     assert dep["ray_actor_options"] == {"num_cpus": 4.0, "num_gpus": 1.0} and dep["max_ongoing_requests"] == 64
     assert judge["import_path"] == "judge_ray.serving.app:app_builder" and judge["args"]["model"] == cfg.model
-    assert openai["route_prefix"] == "/openai" and judge["runtime_env"]["pip"]
+    assert openai["route_prefix"] == "/openai"
+    # variables only: the code and packages come with the image
+    assert judge["runtime_env"] == openai["runtime_env"] == {"env_vars": cfg.serve.env_vars} and cfg.serve.env_vars
     assert sc["http_options"] == {"host": "0.0.0.0", "port": 8000}
     # the args rebuild the same config on the cluster
     from omegaconf import OmegaConf
