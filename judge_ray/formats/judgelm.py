@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 from typing import Optional
 
+from judge_ray.formats.delimiting import DATA_NOTE, data
 from judge_ray.formats.verdicts import ParseFailure, Scores, ScoresResult
 
 _HEADER = "You are a helpful and precise assistant for checking the quality of the answer."
@@ -21,8 +22,12 @@ _REF_NOTE = " A reference answer is given: judge the two answers against it."
 _SCORE_LINE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*[, ]\s*(\d+(?:\.\d+)?)\s*$")
 
 
-def judgelm_prompt(question: str, answer_1: str, answer_2: str, reference: Optional[str] = None) -> str:
-    """JudgeLM's judge prompt; with `reference`, the reference answer is shown (reference support)."""
+def judgelm_prompt(question: str, answer_1: str, answer_2: str, reference: Optional[str] = None,
+                   guard: bool = True) -> str:
+    """JudgeLM's judge prompt; with `reference`, the reference answer is shown (reference support). Guarded (the
+    default), the texts are neutralised and the system text says answers are data (`formats.delimiting`)."""
+    question, answer_1, answer_2, reference = (data(t, guard) for t in (question, answer_1, answer_2, reference))
+    note = f"\n{DATA_NOTE}" if guard else ""
     ref_block = (
         f"[The Start of Reference Answer]\n{reference}\n\n[The End of Reference Answer]\n\n" if reference else ""
     )
@@ -30,7 +35,7 @@ def judgelm_prompt(question: str, answer_1: str, answer_2: str, reference: Optio
         f"{_HEADER}\n[Question]\n{question}\n\n{ref_block}"
         f"[The Start of Assistant 1's Answer]\n{answer_1}\n\n[The End of Assistant 1's Answer]\n\n"
         f"[The Start of Assistant 2's Answer]\n{answer_2}\n\n[The End of Assistant 2's Answer]\n\n"
-        f"[System]\n{_SYSTEM.format(ref=_REF_NOTE if reference else '')}"
+        f"[System]\n{_SYSTEM.format(ref=_REF_NOTE if reference else '')}{note}"
     )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from judge_ray.formats.delimiting import DATA_NOTE, data
 from judge_ray.formats.verdicts import ParseFailure, Verdict, VerdictResult
 
 SYSTEM = (
@@ -29,10 +30,14 @@ CHOICES = ("A", "B")
 _VERDICT_RE = re.compile(r"\[\[\s*([AB])\s*\]\]")
 
 
-def pairwise_prompt(question: str, answer_a: str, answer_b: str) -> str:
-    """The user turn of a pairwise judgment (system text folded in: not every chat template has a system role)."""
+def pairwise_prompt(question: str, answer_a: str, answer_b: str, guard: bool = True) -> str:
+    """The user turn of a pairwise judgment (system text folded in: not every chat template has a system role).
+    Guarded (the default), the texts are neutralised and the template says answers are data
+    (`formats.delimiting`); `guard=False` is the earlier, unguarded prompt."""
+    question, answer_a, answer_b = (data(t, guard) for t in (question, answer_a, answer_b))
+    system = f"{SYSTEM} {DATA_NOTE}" if guard else SYSTEM
     return (
-        f"{SYSTEM}\n\n[User Question]\n{question}\n\n"
+        f"{system}\n\n[User Question]\n{question}\n\n"
         f"[The Start of Assistant A's Answer]\n{answer_a}\n[The End of Assistant A's Answer]\n\n"
         f"[The Start of Assistant B's Answer]\n{answer_b}\n[The End of Assistant B's Answer]"
     )

@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from ray import serve
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from judge_ray.serving.batcher import EngineBatcher, Timing
 from judge_ray.serving.guards import activate, builder_token_digest, guard
@@ -64,6 +65,17 @@ def _answer(out: dict) -> dict:
         raise HTTPError(503, f"the judge engine failed on this request's batch ({out['engine_error']}); retry",
                         headers={"Retry-After": ENGINE_RETRY_AFTER_S})
     return out
+
+
+@api.exception_handler(StarletteHTTPException)
+async def _framework_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    """FastAPI's and Starlette's own errors (a body that is not parseable JSON, nested past the parser's depth
+    among them; an unknown route or method) in the endpoint's one error shape."""
+    message = str(exc.detail)
+    if exc.status_code == 400 and "parsing the body" in message:
+        message = "the body could not be parsed as JSON"
+    return JSONResponse(ErrorBody(error=message).model_dump(), status_code=exc.status_code,
+                        headers=getattr(exc, "headers", None))
 
 
 @api.exception_handler(RequestValidationError)

@@ -1,5 +1,10 @@
 """Request and response bodies of the judge API (pydantic: FastAPI validates them and documents them in the
-OpenAPI schema). Text fields must hold something besides whitespace."""
+OpenAPI schema).
+
+Every text field goes through one validator (`text_problem`): it must be text that can be encoded (no lone
+surrogate: JSON's `"\ud800"` decodes to one) and hold no NUL character; anything else is a 422 naming the field.
+The question must hold something besides whitespace; an answer may be empty (an empty answer is an answer, as
+the benchmarks treat it, and usually a bad one); the reference is optional."""
 from __future__ import annotations
 
 from typing import Literal, Optional
@@ -7,6 +12,18 @@ from typing import Literal, Optional
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 NonEmpty = Field(min_length=1)
+MAY_BE_EMPTY = ("answer", "answer_a", "answer_b", "reference")
+
+
+def text_problem(value: str) -> Optional[str]:
+    """Why `value` cannot be judged as text, or None."""
+    if "\x00" in value:
+        return f"must not contain a NUL character (at character {value.index(chr(0))})"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return f"must be valid Unicode text (a lone surrogate at character {exc.start})"
+    return None
 
 
 class _Strict(BaseModel):
@@ -14,16 +31,20 @@ class _Strict(BaseModel):
 
     @field_validator("*")
     @classmethod
-    def _not_blank(cls, value, info):
-        if isinstance(value, str) and not value.strip() and info.field_name != "reference":
-            raise ValueError("must not be empty")
+    def _text(cls, value, info):
+        if isinstance(value, str):
+            problem = text_problem(value)
+            if problem:
+                raise ValueError(problem)
+            if not value.strip() and info.field_name not in MAY_BE_EMPTY:
+                raise ValueError("must not be empty")
         return value
 
 
 class JudgeRequest(_Strict):
     question: str = NonEmpty
-    answer_a: str = NonEmpty
-    answer_b: str = NonEmpty
+    answer_a: str
+    answer_b: str
     reference: Optional[str] = None
     mode: Literal["single", "both", "vote", "swap"] = Field(
         default="single", description="single: one order; both: both orders, combined (as evaluation's "
@@ -39,7 +60,7 @@ class JudgeRequest(_Strict):
 
 class GradeRequest(_Strict):
     question: str = NonEmpty
-    answer: str = NonEmpty
+    answer: str
     reference: Optional[str] = None
 
 

@@ -12,23 +12,40 @@ from judge_ray.stages.seeds import derive_seed
 
 
 def judgment_requests(pairs: Sequence[dict], samples: int, seed: int, stage: str,
-                      both_orders: bool = False) -> list[dict]:
+                      both_orders: bool = False, adversarial: float = 0.0) -> list[dict]:
     """One row per (pair, order, sample), with a unique `request_id` (what a resumed judge stage skips by).
-    Order "AB" shows the winner where the pair put it; "BA" swaps."""
+    Order "AB" shows the winner where the pair put it; "BA" swaps.
+
+    `adversarial`: for that seeded share of pairs (the same pairs in every iteration and block layout), y_l is
+    shown attacked by a `train` variant of `attacks` (never one the attack benchmark evaluates by default). The
+    kept judgments still pick y_w, so the judge is trained that the attack does not win; `attack` names it."""
+    from judge_ray.attacks import adversarial_pick, attack
+
     rows = []
     for pair in pairs:
+        variant = adversarial_pick(pair["pair_id"], adversarial, seed)
         orders = ("AB", "BA") if both_orders else ("AB",)
         for order in orders:
             winner = pair["winner"] if order == "AB" else swap_outcome(pair["winner"])
             answer_a, answer_b = slots(pair, winner)
+            if variant is not None:
+                loser = swap_outcome(winner)
+                text = attack(answer_b if loser == "B" else answer_a, variant, loser, winner, seed, pair["pair_id"])
+                answer_a, answer_b = (text, answer_b) if loser == "A" else (answer_a, text)
             for k in range(samples):
                 rows.append({
                     "request_id": f"{pair['pair_id']}|{order}|{k}", "pair_id": pair["pair_id"], "order": order,
                     "sample": k,
                     "seed": derive_seed(seed, stage, pair["pair_id"], order, k),
                     "question": pair["instruction"], "answer_a": answer_a, "answer_b": answer_b, "winner": winner,
+                    "attack": variant.name if variant else "",
                 })
     return rows
+
+
+def _guarded(row: dict) -> bool:
+    flag = row.get("prompt_guard")  # absent, None or NaN: guarded
+    return flag is None or bool(flag)
 
 
 def judge_batch(engine: Engine, rows: list[dict], max_tokens: int = 128, temperature: float = 0.0,
@@ -39,7 +56,8 @@ def judge_batch(engine: Engine, rows: list[dict], max_tokens: int = 128, tempera
     one engine pool); the arguments are the defaults.
     """
     get = lambda r, key, default: default if r.get(key) is None else r[key]  # noqa: E731
-    users = [pairwise_prompt(r["question"], r["answer_a"], r["answer_b"]) for r in rows]
+    # `prompt_guard` false: the unguarded prompt (benchmarks/judge_attacks.py's undefended reading)
+    users = [pairwise_prompt(r["question"], r["answer_a"], r["answer_b"], guard=_guarded(r)) for r in rows]
     budgets = [int(get(r, "max_tokens", max_tokens)) for r in rows]
     temps = [get(r, "temperature", temperature) for r in rows]
     verdict_seeds = [derive_seed(r["seed"], "verdict") for r in rows]

@@ -106,3 +106,24 @@ def test_verdict_alone_judgments_train_the_verdict_alone():
                       0.95)
     rows, _ = rejection_sample(out, seed=0, balance=True, swap_augment=True)
     assert rows and all(r["response"] == f"{VERDICT_PREFIX}{r['winner']}]]" for r in rows)
+
+
+def test_adversarial_negatives_attack_only_the_losing_answer_with_training_variants():
+    from judge_ray.attacks import BY_NAME
+
+    plain = judgment_requests(PAIRS, samples=2, seed=0, stage="j")
+    assert all(r["attack"] == "" for r in plain)
+    rows = judgment_requests(PAIRS, samples=2, seed=0, stage="j", both_orders=True, adversarial=1.0)
+    for r in rows:
+        win, lose = (r["answer_a"], r["answer_b"]) if r["winner"] == "A" else (r["answer_b"], r["answer_a"])
+        assert win.startswith("GOOD answer") and BY_NAME[r["attack"]].split == "train"  # never an eval variant
+        assert lose != f"weak answer {r['pair_id'][1:]}"  # attacked ...
+        if BY_NAME[r["attack"]].family != "master_key":  # ... around its own text, unless replaced whole
+            assert f"weak answer {r['pair_id'][1:]}" in lose
+    by_pair = {}
+    for r in rows:  # one variant per pair, in both orders and every sample
+        by_pair.setdefault(r["pair_id"], set()).add(r["attack"])
+    assert all(len(v) == 1 for v in by_pair.values())
+    assert rows == judgment_requests(PAIRS, samples=2, seed=0, stage="j", both_orders=True, adversarial=1.0)
+    half = judgment_requests([{**PAIRS[0], "pair_id": f"x{i}"} for i in range(400)], 1, 0, "j", adversarial=0.25)
+    assert 0.18 < sum(r["attack"] != "" for r in half) / 400 < 0.32  # the seeded share
