@@ -64,6 +64,7 @@ class JudgeMode(Choice):
     both = "both"
     vote = "vote"
     both_vote = "both_vote"
+    debiased = "debiased"  # both orders, the verdict read with the slot prior cancelled (pairwise format)
 
 
 class Grading(Choice):
@@ -269,6 +270,7 @@ class EvalConfig(SamplingConfig):
     labelled_samples: int = 1  # k on the labelled sets (larger than the held-out split); 1 = the greedy verdict
     labelled_max_tokens: int = 0  # reasoning tokens on the labelled sets; 0 = the verdict alone (one forward pass)
     both_orders: bool = True  # judge every pair as A-B and B-A: consistency and position bias
+    debiased: bool = False  # read each pair's verdict with the slot prior cancelled (judge.mode=debiased; k = 1)
     baseline: bool = True  # also evaluate the seed judge M_0, as iteration 0
 
     def __post_init__(self) -> None:
@@ -401,7 +403,7 @@ class EvalJudgeConfig(SamplingConfig):
     predictions: Optional[str] = None  # score a predictions JSONL instead of running a model
     format: JudgeFormat = JudgeFormat.auto  # judgelm (`s1 s2` scores) | pairwise ([[A]]/[[B]]) | auto (its record)
     grading: Grading = Grading.pairwise  # pairwise | single_answer (each answer rated 1-10 alone, the higher wins)
-    mode: JudgeMode = JudgeMode.both  # single (one order) | both (both orders) | vote (k samples) | both_vote
+    mode: JudgeMode = JudgeMode.both  # single | both (both orders) | vote (k samples) | both_vote | debiased
     samples: int = 3  # k for mode=vote and both_vote (both orders, k samples each, majority per order)
     temperature: float = 0.0  # 0 = greedy; vote needs > 0
     top_p: float = 1.0  # nucleus sampling of the judge
@@ -416,6 +418,11 @@ class EvalJudgeConfig(SamplingConfig):
                     f"mode={self.mode} samples k judgments: it needs temperature > 0")
         rules.check(not (self.grading == Grading.single_answer and self.format == JudgeFormat.pairwise),
                     "grading=single_answer rates one answer: format must be auto or judgelm")
+        rules.check(self.mode != JudgeMode.debiased or (self.grading == Grading.pairwise
+                                                        and self.format != JudgeFormat.judgelm),
+                    "mode=debiased reads the verdict's probability in both orders: it needs the pairwise format")
+        rules.check(self.mode != JudgeMode.debiased or not self.predictions,
+                    "mode=debiased reads a model's probabilities: a predictions file has none")
         rules.done()
 
 

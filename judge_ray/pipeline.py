@@ -127,6 +127,8 @@ class SelfTaughtRun:
         e, cfg = self.cfg.eval, self.cfg
         k = e.labelled_samples if labelled else e.samples
         mode = ("both_vote" if k > 1 else "both") if e.both_orders else ("vote" if k > 1 else "single")
+        if e.debiased:
+            mode = "debiased"
         return EvaluateConfig(
             engine=self.engine, run=RunConfig(name=name, root=str(self.run.path), seed=cfg.run.seed),
             benchmark=BenchmarkConfig(path=path, layout="pairs"),

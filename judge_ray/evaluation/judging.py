@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import TYPE_CHECKING, Optional, Sequence
 
-from judge_ray.evaluation.metrics import majority_vote
+from judge_ray.evaluation.metrics import debiased_reading, majority_vote
 from judge_ray.formats.grading import grading_prompt, parse_rating
 from judge_ray.formats.judgelm import judgelm_prompt, parse_scores
 from judge_ray.formats.self_taught import parse_verdict
@@ -28,7 +28,7 @@ def plan_shape(judge: EvalJudgeConfig) -> tuple[tuple[str, ...], int]:
     samples = judge.samples if judge.mode in ("vote", "both_vote") else 1
     if judge.grading == "single_answer":
         return ("A", "B"), samples
-    return (("AB", "BA") if judge.mode in ("both", "both_vote") else ("AB",)), samples
+    return (("AB", "BA") if judge.mode in ("both", "both_vote", "debiased") else ("AB",)), samples
 
 
 def build_requests(items: Sequence[dict], judge: EvalJudgeConfig, fmt: str, seed: int) -> list[dict]:
@@ -114,7 +114,11 @@ def predictions_from_outputs(items: Sequence[dict], outputs: Sequence[dict], jud
                 call = {"order": out["order"], "sample": out["sample"], "seed": out["seed"],
                         "output": out.get("output", ""), "verdict": verdict, "rating": rating, "failure": reason}
             calls.append(call)
-        preds.append(prediction_row(item, calls, judge.grading))
+        row = prediction_row(item, calls, judge.grading)
+        if judge.mode == "debiased":
+            row["debiased"] = debiased_reading([c["prob_a"] for c in calls if c["order"] == "AB"],
+                                               [c["prob_a"] for c in calls if c["order"] == "BA"])
+        preds.append(row)
     return preds
 
 
@@ -139,7 +143,10 @@ def prediction_row(item: dict, calls: list[dict], grading: str) -> dict:
 
 
 def final_verdict(pred: dict) -> Optional[str]:
-    """The item's verdict: both orders combined when the swapped one was judged."""
+    """The item's verdict: the debiased reading under `mode=debiased`; else both orders combined when the swapped
+    one was judged."""
+    if pred.get("debiased"):
+        return pred["debiased"]["winner"]
     if "winner_swapped" in pred:
         return combine_orders(pred.get("winner"), pred.get("winner_swapped"))
     return pred.get("winner")

@@ -102,3 +102,16 @@ def position_free_verdict(prob_a_ab: Sequence[float], prob_a_ba: Sequence[float]
     if read is None or read[1] == 0:
         return None
     return "A" if read[1] > 0 else "B"
+
+
+def debiased_reading(prob_a_ab: Sequence[float], prob_a_ba: Sequence[float]) -> Optional[dict]:
+    """The verdict with the slot prior cancelled, as `judge.mode=debiased` gives it: with the prior and margin of
+    `slot_log_odds`, the winner is the margin's sign ("tie" at 0), `prob_a` = sigmoid(margin) is P(A) in the
+    original frame with the prior taken out (the two orders' log-odds averaged, the second's seen from A), and
+    `prior` is the first-slot log-odds it cancelled. None when an order has no probabilities."""
+    read = slot_log_odds(prob_a_ab, prob_a_ba)
+    if read is None:
+        return None
+    prior, margin = read
+    winner = "A" if margin > 0 else "B" if margin < 0 else "tie"
+    return {"winner": winner, "prob_a": 1 / (1 + math.exp(-margin)), "prior": prior}

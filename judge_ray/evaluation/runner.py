@@ -154,6 +154,8 @@ def judge_benchmarks(model: str, jobs: dict[str, tuple[Benchmark, EvaluateConfig
     from judge_ray.models import resolve_model
 
     path = resolve_model(model)
+    if fmt != "pairwise" and any(cfg.judge.mode == "debiased" for _, cfg, _ in jobs.values()):
+        raise InputError(f"judge.mode=debiased needs a pairwise judge; {model} judges in the {fmt} format")
     requests: list[dict] = []
     for name, (bench, cfg, _) in jobs.items():
         j = cfg.judge

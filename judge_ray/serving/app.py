@@ -169,12 +169,16 @@ class JudgeDeployment:
             raise HTTPError(422, "samples: only mode=vote takes several samples", "samples")
         if body.samples is not None and body.samples > self.cfg.serve.max_samples:
             raise HTTPError(422, f"samples: at most {self.cfg.serve.max_samples}", "samples")
+        if body.mode == "debiased" and self.service.fmt != "pairwise":
+            raise HTTPError(422, "mode: debiased reads a pairwise judge's probabilities; this judge writes "
+                                 f"{self.service.fmt} scores", "mode")
         self._check_size({"question": body.question, "answer_a": body.answer_a, "answer_b": body.answer_b,
                           "reference": body.reference})
         answered = await within(self.cfg.serve.request_timeout_s, self._judge_batch.submit(body.model_dump()))
         out = _answer(answered[0])
         return JudgeResponse(winner=out["winner"], confidence=out["confidence"], orders_agree=out["orders_agree"],
-                             explanation=out["explanation"], mode=body.mode, samples=out["samples"],
+                             prior=out.get("prior"), explanation=out["explanation"], mode=body.mode,
+                             samples=out["samples"],
                              model=self.model_name, timings=self._timings(answered))
 
     @api.post("/v1/grade", response_model=GradeResponse,

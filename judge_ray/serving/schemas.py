@@ -46,10 +46,11 @@ class JudgeRequest(_Strict):
     answer_a: str
     answer_b: str
     reference: Optional[str] = None
-    mode: Literal["single", "both", "vote", "swap"] = Field(
+    mode: Literal["single", "both", "vote", "swap", "debiased"] = Field(
         default="single", description="single: one order; both: both orders, combined (as evaluation's "
                                       "judge.mode=both; `swap` is its old name, still accepted); vote: `samples` "
-                                      "sampled judgments, majority-voted")
+                                      "sampled judgments, majority-voted; debiased: both orders, the verdict read "
+                                      "with the first-slot prior cancelled (pairwise judges)")
     samples: Optional[int] = Field(default=None, ge=1, description="judgments for mode=vote")
 
     @field_validator("mode")
@@ -78,6 +79,8 @@ class JudgeResponse(BaseModel):
                                           "orders and samples (for a tie: how close that average is to 0.5); "
                                           "judgelm format: the share of judgments that agree with the verdict")
     orders_agree: Optional[bool] = Field(description="mode=both: whether both orders gave the same winner")
+    prior: Optional[float] = Field(default=None, description="mode=debiased: the first-slot prior it cancelled, "
+                                                             "in log-odds (> 0: a lean to whatever is shown first)")
     explanation: str
     mode: str
     samples: int

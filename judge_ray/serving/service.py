@@ -18,7 +18,7 @@ from judge_ray.stages.seeds import derive_seed
 from judge_ray.stages.text import generate_batch
 
 # API mode -> evaluation mode: the same names, and `swap`, the API's old name for `both`, still accepted.
-MODES = {"single": "single", "both": "both", "swap": "both", "vote": "vote"}
+MODES = {"single": "single", "both": "both", "swap": "both", "vote": "vote", "debiased": "debiased"}
 
 
 def rating_options(engine: Engine) -> list[str]:
@@ -82,7 +82,10 @@ class JudgeService:
     def _answer(self, pred: dict, plan: EvalJudgeConfig) -> dict:
         winner = final_verdict(pred)
         calls = pred["calls"]
-        if self.fmt == "pairwise":  # the model's own probability, both orders mapped to the original slots
+        debiased = pred.get("debiased")
+        if debiased:  # the probability with the slot prior cancelled, and the prior
+            confidence = {"A": debiased["prob_a"], "B": 1 - debiased["prob_a"]}.get(winner, 0.5)
+        elif self.fmt == "pairwise":  # the model's own probability, both orders mapped to the original slots
             p_a = sum(c["prob_a"] if c["order"] == "AB" else 1 - c["prob_a"] for c in calls) / len(calls)
             confidence = {"A": p_a, "B": 1 - p_a}.get(winner or "", 1 - abs(2 * p_a - 1))
         else:
@@ -95,7 +98,8 @@ class JudgeService:
         first = calls[0]
         explanation = first["output"].rsplit(" [[", 1)[0] if self.fmt == "pairwise" else first["output"]
         return {"winner": winner, "confidence": round(float(confidence), 6), "orders_agree": agree,
-                "explanation": explanation.strip(), "samples": len(calls)}
+                "explanation": explanation.strip(), "samples": len(calls),
+                "prior": round(float(debiased["prior"]), 6) if debiased else None}
 
     def grade(self, requests: Sequence[dict]) -> list[dict]:
         """A 1-10 rating per answer: the explanation, then `Rating: [[` and a constrained choice of the number."""

@@ -54,7 +54,7 @@ def test_models_and_openapi(http):
 
 
 @pytest.mark.parametrize("mode, samples, calls", [("single", None, 1), ("both", None, 2), ("swap", None, 2),
-                                                  ("vote", None, 3), ("vote", 5, 5)])
+                                                  ("vote", None, 3), ("vote", 5, 5), ("debiased", None, 2)])
 def test_judge_modes(http, mode, samples, calls):
     body = {**PAIR, "mode": mode, **({"samples": samples} if samples else {})}
     r = http.post("/v1/judge", json=body)
@@ -63,7 +63,8 @@ def test_judge_modes(http, mode, samples, calls):
     assert out["winner"] in ("A", "B", "tie") and 0.0 <= out["confidence"] <= 1.0
     # `swap` is the old name of `both`: accepted, answered under the one name
     assert out["samples"] == calls and out["mode"] == ("both" if mode == "swap" else mode) and out["model"] == "tiny"
-    assert (out["orders_agree"] is None) == (mode not in ("both", "swap"))
+    assert (out["orders_agree"] is None) == (mode not in ("both", "swap", "debiased"))
+    assert (out["prior"] is None) == (mode != "debiased")  # the first-slot prior it cancelled
     assert out["timings"]["judge_ms"] > 0 and out["timings"]["batch_size"] >= 1
     assert http.post("/v1/judge", json=body).json()["winner"] == out["winner"]  # seeded by the request
 
