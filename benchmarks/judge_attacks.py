@@ -20,8 +20,8 @@ import sys
 import time
 from pathlib import Path
 
+from judge_ray.cli import main_guard
 from judge_ray.errors import UserError
-from judge_ray.logs import configure
 
 
 def main() -> int:
@@ -40,16 +40,14 @@ def main() -> int:
     ap.add_argument("--out", default="runs/attacks")
     ap.add_argument("--engine", default="transformers")
     args, extra = ap.parse_known_args()
-    configure()
     started = time.time()
-    try:
+
+    def go() -> None:  # a UserError is one line and exit 2 (main_guard)
         text, out = run(args, extra)
-    except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    print(text)
-    print(f"[attacks] {out}/report.md, attacks.png ({time.time() - started:.0f}s)")
-    return 0
+        print(text)
+        print(f"[attacks] {out}/report.md, attacks.png ({time.time() - started:.0f}s)")
+
+    return main_guard(go)
 
 
 def run(args, extra: list[str]) -> tuple[str, Path]:
