@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import time
 from typing import Any, Optional
@@ -23,6 +24,14 @@ class JudgeAPIError(RuntimeError):
     def __init__(self, status: int, error: str, field: Optional[str] = None):
         super().__init__(f"{status}: {error}")
         self.status, self.error, self.field = status, error, field
+
+
+def _body(body: Optional[dict]) -> dict:
+    """The request's JSON as ASCII (every non-ASCII character escaped): any Python text can be sent, a lone
+    surrogate included (httpx's own encoding raises on it); the endpoint then says what it cannot judge (422)."""
+    if body is None:
+        return {}
+    return {"content": json.dumps(body).encode(), "headers": {"Content-Type": "application/json"}}
 
 
 def _judge_body(question: str, answer_a: str, answer_b: str, reference: Optional[str], mode: str,
@@ -109,7 +118,7 @@ class JudgeClient:
         while True:
             response, error = None, None
             try:
-                response = self.http.request(method, path, json=body)
+                response = self.http.request(method, path, **_body(body))
             except httpx.HTTPError as exc:
                 error = exc
             wait = self.policy.delay(attempt, response, error)
@@ -160,7 +169,7 @@ class AsyncJudgeClient:
         while True:
             response, error = None, None
             try:
-                response = await self.http.request(method, path, json=body)
+                response = await self.http.request(method, path, **_body(body))
             except httpx.HTTPError as exc:
                 error = exc
             wait = self.policy.delay(attempt, response, error)

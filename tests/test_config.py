@@ -55,7 +55,8 @@ def test_job_configs_need_their_data():
 
 
 @pytest.mark.parametrize("overrides, words", [
-    (["judge.mode=twice"], "judge.mode: Invalid value 'twice', expected one of [single, both, vote, both_vote, debiased]"),
+    (["judge.mode=twice"],
+     "judge.mode: Invalid value 'twice', expected one of [single, both, vote, both_vote, debiased]"),
     (["policy.unparseable=skip"], "policy.unparseable"),
     (["policy.ties=maybe"], "policy.ties"),
     (["benchmark.layout=csv"], "benchmark.layout"),

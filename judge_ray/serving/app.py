@@ -85,6 +85,8 @@ async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResp
     loc = [str(p) for p in first.get("loc", ()) if p != "body"]
     field = ".".join(loc) or None
     msg = first.get("msg", "invalid").removeprefix("Value error, ")
+    if "unable to parse raw data as a unicode string" in msg:  # pydantic's JSON reader met a lone surrogate
+        msg = "must be valid Unicode text (a lone surrogate)"
     if first.get("type") == "json_invalid" or not loc and "dict" in msg:
         return JSONResponse(ErrorBody(error="the body must be a JSON object").model_dump(), status_code=400)
     return JSONResponse(ErrorBody(error=f"{field or 'body'}: {msg}", field=field).model_dump(), status_code=422)
