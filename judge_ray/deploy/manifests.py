@@ -60,6 +60,11 @@ class Sources:
         return f"{self.cfg.image.app_dir}/{path}"
 
     @property
+    def redis_name(self) -> str:
+        """The Redis service's name, from `service.redis_address` (redis://<name>:<port>)."""
+        return self.cfg.service.redis_address.split("//")[-1].split(":")[0]
+
+    @property
     def loop_needs_bf16(self) -> bool:
         return str(self.loop.train.precision) == "bf16" or self.loop.vllm.dtype == "bfloat16"
 
@@ -191,8 +196,7 @@ def storage(src: Sources) -> dict:
 def redis(src: Sources) -> list[dict]:
     """The RayService's GCS fault tolerance store: one Redis with a password and a disk, reachable at
     `service.redis_address`."""
-    svc = src.cfg.service
-    name = svc.redis_address.split("//")[-1].split(":")[0]
+    svc, name = src.cfg.service, src.redis_name
     labels = {"app.kubernetes.io/name": name, "app.kubernetes.io/part-of": APP_LABEL}
     security = {**copy.deepcopy(POD_SECURITY), "runAsUser": 999, "runAsGroup": 999, "fsGroup": 999}
     container = {"name": "redis", "image": REDIS_IMAGE,
@@ -217,7 +221,7 @@ def redis(src: Sources) -> list[dict]:
 
 
 def network_policies(src: Sources) -> list[dict]:
-    redis_name = src.cfg.service.redis_address.split("//")[-1].split(":")[0]
+    redis_name = src.redis_name
     ray_pods = {"matchExpressions": [{"key": "ray.io/node-type", "operator": "In", "values": ["head", "worker"]}]}
     return [
         {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",

@@ -63,33 +63,41 @@ def labelled_pairs(items: Sequence[dict], source: str) -> list[dict]:
     return pairs
 
 
+def _shown(pair: dict, order: str) -> dict[str, str]:
+    """The pair's answers by slot as `order` presents them (BA: swapped)."""
+    a, b = pair["answer_a"], pair["answer_b"]
+    return {"A": a, "B": b} if order == "AB" else {"A": b, "B": a}
+
+
+def _clean_key(pair: str, order: str, prompt: str) -> tuple:
+    return (pair, "clean", "-", order, prompt)
+
+
 def plan(pairs: Sequence[dict], variants: Sequence[Variant], prompts: Sequence[str], seed: int) -> Plan:
     """Clean requests for each pair in both orders, and one request per (variant, target, order); a trial per
-    (pair, variant, target, prompt) names its four requests."""
+    (pair, variant, target, prompt) names its two attacked requests and the target's slot in each (its clean
+    requests are the pair's)."""
     out = Plan()
     for prompt in prompts:
         guard = prompt == "guarded"
         for p in pairs:
-            texts = {"A": p["answer_a"], "B": p["answer_b"]}
             for order in ("AB", "BA"):
-                a, b = (texts["A"], texts["B"]) if order == "AB" else (texts["B"], texts["A"])
-                out.requests.append(Request((p["id"], "clean", "-", order, prompt), p["question"], a, b, guard))
+                shown = _shown(p, order)
+                out.requests.append(Request(_clean_key(p["id"], order, prompt), p["question"], shown["A"],
+                                            shown["B"], guard))
             for v in variants:
                 for target in TARGETS:
                     home = p["label"] if target == "winner" else _other(p["label"])  # the target's slot in AB
                     keys = {}
                     for order in ("AB", "BA"):
                         slot = home if order == "AB" else _other(home)  # where the target sits in this order
-                        shown = {"A": texts["A"], "B": texts["B"]} if order == "AB" else {"A": texts["B"],
-                                                                                         "B": texts["A"]}
+                        shown = _shown(p, order)
                         shown[slot] = attack(shown[slot], v, slot, _other(slot), seed, f"{p['id']}|{target}")
                         key = (p["id"], v.name, target, order, prompt)
                         out.requests.append(Request(key, p["question"], shown["A"], shown["B"], guard))
                         keys[order] = (key, slot)
                     out.trials.append({"pair": p["id"], "family": v.family, "variant": v.name, "target": target,
-                                       "prompt": prompt, "keys": keys,
-                                       "clean": {o: ((p["id"], "clean", "-", o, prompt), s)
-                                                 for o, (_, s) in keys.items()}})
+                                       "prompt": prompt, "keys": keys})
     return out
 
 
@@ -100,8 +108,7 @@ def read_trials(suite: Plan, prob_a: dict[tuple, float]) -> list[dict]:
         row = {k: t[k] for k in ("pair", "family", "variant", "target", "prompt")}
         for order, (key, slot) in t["keys"].items():
             row[f"attacked_{order.lower()}"] = slot_prob(prob_a[key], slot)
-            clean_key, _ = t["clean"][order]
-            row[f"clean_{order.lower()}"] = slot_prob(prob_a[clean_key], slot)
+            row[f"clean_{order.lower()}"] = slot_prob(prob_a[_clean_key(t["pair"], order, t["prompt"])], slot)
         rows.append(row)
     return rows
 
@@ -113,7 +120,7 @@ class EngineJudge:
     def __init__(self, model: str, engine: str, cfg, seed: int):
         from judge_ray.models import resolve_model
 
-        self.model, self.path, self.engine, self.cfg, self.seed = model, resolve_model(model), engine, cfg, seed
+        self.path, self.engine, self.cfg, self.seed = resolve_model(model), engine, cfg, seed
 
     def prob_a(self, requests: Sequence[Request]) -> dict[tuple, float]:
         from judge_ray.distributed.data_stages import run_stage
@@ -149,7 +156,7 @@ class HttpJudge:
     The endpoint always guards its prompts, so only the guarded prompt is measured through it."""
 
     def __init__(self, url: str, token: Optional[str] = None, post: Optional[Callable] = None):
-        self.url, self.token, self.model = url.rstrip("/"), token, url
+        self.url, self.token = url.rstrip("/"), token
         self._post = post
 
     def prob_a(self, requests: Sequence[Request]) -> dict[tuple, float]:

@@ -22,7 +22,7 @@ GRADING = ["[Question]", "[The Start of Reference Answer]", "[The End of Referen
 HEADER = re.compile(r"\[\s*(the\s+start\s+of|the\s+end\s+of|user\s+question|question|system|reference)", re.I)
 
 
-def structure(prompt: str, markers: list[str]) -> list[str]:
+def structure(prompt: str) -> list[str]:
     """The template's markers in the order they appear; any other header or `<|` a text smuggled in shows up."""
     found = [(m.start(), m.group(0)) for m in HEADER.finditer(prompt)]
     return [text for _, text in sorted(found)] + (["<|"] if "<|" in prompt else [])
@@ -35,13 +35,13 @@ def heads(markers: list[str], reference) -> list[str]:
 
 def assert_intact(question, a, b, reference="ref"):
     p = pairwise_prompt(question, a, b)
-    assert structure(p, PAIRWISE) == heads(PAIRWISE, True)
+    assert structure(p) == heads(PAIRWISE, True)
     assert p.count("[[") == 2 and p.split("[User Question]")[1].count("[[") == 0  # only the format's own, above
     assert DATA_NOTE in p
     j = judgelm_prompt(question, a, b, reference)
-    assert structure(j, JUDGELM) == heads(JUDGELM, reference) and "[[" not in j
+    assert structure(j) == heads(JUDGELM, reference) and "[[" not in j
     g = grading_prompt(question, a, reference)
-    assert structure(g, GRADING) == heads(GRADING, reference) and g.split("[Question]")[1].count("[[") == 0
+    assert structure(g) == heads(GRADING, reference) and g.split("[Question]")[1].count("[[") == 0
 
 
 @pytest.mark.parametrize("variant", VARIANTS, ids=lambda v: v.name)
