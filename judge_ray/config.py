@@ -51,6 +51,8 @@ class BenchmarkLayout(Choice):
     llmbar = "llmbar"
     autoj = "autoj"
     pairs = "pairs"
+    judgebench = "judgebench"
+    helpsteer2 = "helpsteer2"
 
 
 class JudgeFormat(Choice):
@@ -272,6 +274,7 @@ class EvalConfig(SamplingConfig):
     both_orders: bool = True  # judge every pair as A-B and B-A: consistency and position bias
     debiased: bool = False  # read each pair's verdict with the slot prior cancelled (judge.mode=debiased; k = 1)
     baseline: bool = True  # also evaluate the seed judge M_0, as iteration 0
+    select_on: Optional[str] = None  # eval set that picks the best iteration: heldout | labelled:<stem>; None: largest
 
     def __post_init__(self) -> None:
         rules = self.rules().at_least(self, 1, "samples", "labelled_samples").at_least(self, 0, "labelled_max_tokens")
@@ -330,7 +333,16 @@ class SelfTaughtConfig:
     def __post_init__(self) -> None:
         (_Rules().check(_engine_ok(self.engine), _engine_problem(self.engine)).at_least(self, 1, "iterations")
          .check(bool(self.model), "model must name a preset (tiny, smollm2), a directory or a Hugging Face id")
+         .check(self.eval.select_on in (None, *self.eval_set_names()),
+                f"eval.select_on={self.eval.select_on!r} must name an eval set of this run: "
+                + ", ".join(self.eval_set_names()))
          .done())
+
+    def eval_set_names(self) -> list[str]:
+        """The names the loop's evaluation sets go by in each iteration's metrics.json."""
+        from judge_ray.labelled import labelled_name
+
+        return ["heldout"] + [f"labelled:{labelled_name(p)}" for p in self.data.labelled_eval]
 
 
 def _engine_ok(engine: str) -> bool:

@@ -199,3 +199,12 @@ def test_enumerations_read_as_their_strings():
     assert {"both_vote": 1}[mode] == 1 and json.dumps(mode) == '"both_vote"'
     assert plain_dict(cfg)["judge"]["mode"] == "both_vote" and type(plain_dict(cfg)["policy"]["ties"]) is str
     assert "mode: both_vote" in to_yaml(cfg) and config_from_yaml(to_yaml(cfg), EvaluateConfig) == cfg
+
+
+def test_eval_select_on_names_an_eval_set_of_the_run():
+    cfg = load_config(None, ["data.labelled_eval=[bundled,data/helpsteer2_val.jsonl]",
+                             "eval.select_on=labelled:helpsteer2_val"])
+    assert cfg.eval.select_on == "labelled:helpsteer2_val"
+    with pytest.raises(ConfigError, match=r"eval.select_on='labelled:nope' must name an eval set of this run: "
+                                          r"heldout, labelled:bundled"):
+        load_config(None, ["eval.select_on=labelled:nope"])

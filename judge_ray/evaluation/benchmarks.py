@@ -35,6 +35,13 @@ Layouts (fields per row; `layout=auto` picks one from the first rows' fields):
 - **llmbar**: `input`, `output_1`, `output_2`, `label` (1 or 2). Two classes (no ties).
 - **autoj** (Auto-J pairwise test set): `prompt`, `response 1`, `response 2`, `label` 0/1/2 = first/second/
   tie, `scenario` (the subset).
+- **judgebench** (ScalerLab's JudgeBench data files): `pair_id`, `source`, `question`, `response_A`,
+  `response_B`, `label` "A>B" or "B>A". The subset is JudgeBench's category, from `source`: mmlu-pro-* is
+  knowledge, livebench-reasoning reasoning, livebench-math math, livecodebench coding. Two classes. id: `pair_id`.
+- **helpsteer2** (NVIDIA's HelpSteer2 per-response ratings): `prompt`, `response`, `helpfulness`, `correctness`,
+  ...; the two responses to a prompt are consecutive rows. Each such pair is one item (the first row's response
+  in slot A), labelled by the higher helpfulness; equal helpfulness is no preference: skipped and counted, as
+  is a prompt with one response. id: `<row>+<row>` (the two rows' numbers). Two classes.
 - **pairs** (this project's labelled pairs): `question`, `answer_a`, `answer_b`, `label` (A, B or tie),
   optional `reference`, `subset` (or `category`).
 """
@@ -80,6 +87,8 @@ class Benchmark:
         """How this benchmark's ids are formed, for error messages about ids."""
         if self.layout == "mtbench":
             return "ids are '<question_id>:<model_a>:<model_b>:t<turn>:r<row>', as predictions.jsonl writes them"
+        if self.layout == "helpsteer2":
+            return "ids are '<row>+<row>': the row numbers (counting from 1) of the pair's two responses"
         if self.id_field:
             return f"ids are the benchmark's {self.id_field!r} field (a repeated id gets '#r<row>' appended)"
         return f"this benchmark has no id field: ids are its {ROW_NUMBERS}"
@@ -162,6 +171,8 @@ def winner_label(obj: dict) -> str:
 
 
 def _row_id(obj: dict, layout: str, row: int) -> str:
+    if "_rows" in obj:  # an item that spans rows (regrouped): their numbers
+        return "+".join(str(r) for r in obj["_rows"])
     for key in LAYOUTS[layout].id_fields:
         value = as_text(obj.get(key))
         if value is not None and value.strip():
@@ -284,6 +295,64 @@ def _autoj(row: int, obj: dict, _: dict) -> dict:
             "subset": as_text(obj.get("scenario")) or ""}
 
 
+# JudgeBench's categories, by its `source` field (ScalerLab/JudgeBench, utils/file_operations.py)
+JUDGEBENCH_CATEGORIES = ("knowledge", "reasoning", "math", "coding")
+
+
+def judgebench_category(source: str) -> str:
+    """knowledge | reasoning | math | coding, or "" for a source JudgeBench does not have."""
+    if source.startswith("mmlu-pro"):
+        return "knowledge"
+    return {"livebench-reasoning": "reasoning", "livebench-math": "math", "livecodebench": "coding"}.get(source, "")
+
+
+def _judgebench(row: int, obj: dict, _: dict) -> dict:
+    source = text(obj, "source").strip()
+    return {"question": question_text(obj, "question"), "answer_a": text(obj, "response_A"),
+            "answer_b": text(obj, "response_B"), "reference": None,
+            "label": label_from(obj.get("label"), "label", {"A>B": "A", "B>A": "B"}),
+            "subset": judgebench_category(source) or source}
+
+
+def _rating(obj: dict, key: str) -> float:
+    value = obj.get(key)
+    if isinstance(value, str):
+        try:
+            value = float(value.strip())
+        except ValueError:
+            pass
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise RowProblem(f"field {key!r} is {value!r}; expected a number")
+    return float(value)
+
+
+def _helpsteer2_pairs(rows: list[tuple[int, dict]]) -> tuple[list[tuple[int, dict]], list[tuple[int, str]]]:
+    """HelpSteer2 publishes one row per response, the two responses to a prompt one after the other: pair
+    consecutive rows with the same prompt. (row of the pair's first response, the pair as one row), and the
+    rows that have no partner."""
+    pairs, lone = [], []
+    i = 0
+    while i < len(rows):
+        (r1, a) = rows[i]
+        if i + 1 < len(rows) and rows[i + 1][1].get("prompt") == a.get("prompt"):
+            r2, b = rows[i + 1]
+            pairs.append((r1, {"_rows": (r1, r2), "_first": a, "_second": b}))
+            i += 2
+        else:
+            lone.append((r1, "the prompt has one response here; HelpSteer2 pairs two consecutive rows"))
+            i += 1
+    return pairs, lone
+
+
+def _helpsteer2(row: int, obj: dict, _: dict) -> dict:
+    a, b = obj["_first"], obj["_second"]
+    ha, hb = _rating(a, "helpfulness"), _rating(b, "helpfulness")
+    if ha == hb:
+        raise RowProblem(f"helpfulness is equal; both {ha:g}: no preference")
+    return {"question": question_text(a, "prompt"), "answer_a": text(a, "response"),
+            "answer_b": text(b, "response"), "reference": None, "label": "A" if ha > hb else "B", "subset": ""}
+
+
 def _pairs(row: int, obj: dict, _: dict) -> dict:
     ref = as_text(obj.get("reference"))
     return {"question": question_text(obj, "question"), "answer_a": text(obj, "answer_a"),
@@ -302,6 +371,8 @@ class Layout:
     reader: Callable[[int, dict, dict], Optional[dict]]  # (row number, row, {"turn", "seed"}) -> item, or None
     id_fields: tuple[str, ...]  # the first present and non-empty is the id; none: the row number
     two_class: bool = False  # labels are A/B only (a preference with no tie): scored over two classes
+    # rows -> (the rows the reader reads, (row, reason) of rows that cannot be used): layouts whose item spans rows
+    regroup: Optional[Callable[[list[tuple[int, dict]]], tuple[list[tuple[int, dict]], list[tuple[int, str]]]]] = None
 
 
 # Detection order: a signature that another one contains comes first (arena's rows also have mtbench's fields).
@@ -312,6 +383,10 @@ LAYOUTS: dict[str, Layout] = {layout.name: layout for layout in (
     Layout("autoj", _has("response 1", "response 2", "label"), _autoj, ("id",)),
     Layout("rewardbench", _has("prompt", "chosen", "rejected"), _rewardbench, ("id",), two_class=True),
     Layout("llmbar", _has("output_1", "output_2", "label"), _llmbar, ("id",), two_class=True),
+    Layout("judgebench", _has("pair_id", "response_A", "response_B", "label"), _judgebench, ("pair_id",),
+           two_class=True),
+    Layout("helpsteer2", _has("prompt", "response", "helpfulness"), _helpsteer2, (), two_class=True,
+           regroup=_helpsteer2_pairs),
     Layout("pairs", _has("answer_a", "answer_b", "label"), _pairs, ("id",)),
     Layout("judgelm", _judgelm_signature, _judgelm, ("question_id", "id")),
 )}
@@ -336,6 +411,11 @@ def read_benchmark(source: str, layout: str = "auto", split: Optional[str] = Non
                              f"({', '.join(LAYOUTS)}); fields are {sorted(first[1])[:8]}")
         layout = found
     reader = LAYOUTS[layout].reader
+    if LAYOUTS[layout].regroup:
+        rows, lone = LAYOUTS[layout].regroup(rows)
+        if strict and lone:
+            raise InputError(f"{source}:{lone[0][0]}: {lone[0][1]}")
+        bad += lone
     bench = Benchmark(layout, [], [{"row": r, "id": "", "reason": why} for r, why in bad])
     bench.id_field = next((k for k in LAYOUTS[layout].id_fields if any(k in obj for _, obj in rows[:20])), None)
     seen: set[str] = set()

@@ -53,6 +53,12 @@ def report_markdown(title: str, benchmark: str, layout: str, rows: Sequence[Sequ
         names = list(rb["sections"])
         parts += ["", markdown_table([[_pct(rb["sections"][n]) for n in names] + [_pct(rb["score"])]],
                                      names + ["RewardBench score"])]
+    jb = metrics.get("judgebench")
+    if jb:
+        cats = list(jb["categories"])
+        parts += ["", markdown_table([[pct_with_interval(jb["score"], jb["score_ci"])]
+                                      + [pct_with_interval(jb["categories"][c], jb["categories_ci"][c]) for c in cats]],
+                                     ["JudgeBench score"] + cats), "", f"- JudgeBench's rule: {jb['rule']}"]
     if skipped:
         parts += ["", f"## Skipped rows ({len(skipped)})", "",
                   markdown_table([[str(r["row"]), f"`{r['id']}`" if r["id"] else "-", r["reason"].replace("|", "\\|")]

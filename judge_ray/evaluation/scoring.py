@@ -18,9 +18,10 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Optional, Sequence
 
-from judge_ray.evaluation.benchmarks import is_two_class
+from judge_ray.evaluation.benchmarks import JUDGEBENCH_CATEGORIES, is_two_class
 from judge_ray.evaluation.intervals import interval
 from judge_ray.evaluation.judging import final_verdict
+from judge_ray.formats.verdicts import swap_outcome
 from judge_ray.evaluation.metrics import (confusion_matrix, position_free_verdict, precision_recall_f1, slot_log_odds,
                                           swap_consistency)
 
@@ -66,6 +67,36 @@ def rewardbench_sections(per_subset: dict[str, dict]) -> dict:
     unknown = sorted(set(per_subset) - {s for ss in REWARDBENCH_SECTIONS.values() for s in ss})
     return {"sections": sections, "score": sum(sections.values()) / len(sections) if sections else None,
             "subsets_outside_sections": unknown}
+
+
+def judgebench_net(pred: dict) -> int:
+    """JudgeBench's rule for one pair judged in both orders (its utils/metrics.py): each order's verdict, the
+    swapped one mapped back, adds 1 when it names the label's answer and takes 1 when it names the other; a tie
+    or an unreadable verdict adds nothing. The pair is correct when the sum is positive: a correct verdict and a
+    tie count, a correct and a wrong one do not. Judged in one order, that order's verdict alone."""
+    verdicts = [pred.get("winner")]
+    if "winner_swapped" in pred:
+        verdicts.append(swap_outcome(pred["winner_swapped"]) if pred["winner_swapped"] is not None else None)
+    if pred.get("debiased"):  # one reading from both orders' probabilities: JudgeBench's one-order case
+        verdicts = [pred["debiased"]["winner"]]
+    other = {"A": "B", "B": "A"}.get(pred["label"])
+    return sum((v == pred["label"]) - (v == other) for v in verdicts)
+
+
+def judgebench_score(preds: Sequence[dict]) -> dict:
+    """JudgeBench's score (overall and per category, as fractions) with n and 95% intervals."""
+    correct = [(p.get("subset", ""), judgebench_net(p) > 0) for p in preds if p["label"] in ("A", "B")]
+
+    def share(rows: list[bool]) -> Optional[float]:
+        return sum(rows) / len(rows) if rows else None
+
+    overall = share([c for _, c in correct])
+    cats = {c: [ok for s, ok in correct if s == c] for c in JUDGEBENCH_CATEGORIES}
+    return {"score": overall, "pairs": len(correct), "score_ci": interval(overall or 0.0, len(correct)),
+            "categories": {c: share(rows) for c, rows in cats.items()},
+            "category_pairs": {c: len(rows) for c, rows in cats.items()},
+            "categories_ci": {c: interval(share(rows) or 0.0, len(rows)) for c, rows in cats.items()},
+            "rule": "both orders: a pair counts when its verdicts net towards the label (tie or unreadable = 0)"}
 
 
 def _order_probs(pred: dict) -> tuple[list[float], list[float]]:
@@ -146,4 +177,6 @@ def score(preds: Sequence[dict], ties: str = "class", unparseable: str = "tie", 
                               for s, c in sorted(by_subset.items())}
     if layout == "rewardbench" and by_subset:
         metrics["rewardbench"] = rewardbench_sections(metrics["subsets"])
+    if layout == "judgebench":
+        metrics["judgebench"] = judgebench_score(scored)
     return metrics

@@ -16,23 +16,38 @@ def _size(m: dict) -> int:
     return int(m.get("scored") or m.get("pairs") or 0)
 
 
-def selection_score(metrics: dict) -> float:
+def selection_score(metrics: dict, select_on: str | None = None) -> float:
     """Agreement (both orders combined, the harness's metric; majority-vote accuracy in runs written before it)
-    on the evaluation set with the most pairs (held-out when none says its size)."""
+    on the run's `eval.select_on` set, else on the evaluation set with the most pairs (held-out when none says
+    its size)."""
     sets = [m for m in metrics.values() if isinstance(m, dict)]
     sized = [m for m in sets if _size(m)]
-    m = max(sized, key=_size) if sized else (metrics.get("heldout") or {})
+    if select_on:
+        m = metrics.get(select_on) or {}
+    else:
+        m = max(sized, key=_size) if sized else (metrics.get("heldout") or {})
     return float(m.get("agreement", m.get("majority_vote_accuracy", m.get("accuracy", -1.0))))
+
+
+def _select_on(run_dir: Path) -> str | None:
+    """The run's eval.select_on (None in runs written before it, or when its config does not say)."""
+    import yaml
+
+    config = run_dir / "config.yaml"
+    if not config.is_file():
+        return None
+    return ((yaml.safe_load(config.read_text()) or {}).get("eval") or {}).get("select_on")
 
 
 def best_iteration(run_dir: Path) -> tuple[int, Path]:
     """(iteration, model directory) of the best M_i in a self-taught run; M_i's metrics are in iter_i."""
     best: tuple[float, int, Path] | None = None
+    select_on = _select_on(run_dir)
     for i, model in trained_iterations(run_dir):
         score = -1.0
         metrics = run_dir / f"iter_{i}" / "metrics.json"
         if metrics.is_file():
-            score = selection_score(json.loads(metrics.read_text()))
+            score = selection_score(json.loads(metrics.read_text()), select_on)
         if best is None or score >= best[0]:
             best = (score, i, model)
     if best is None:

@@ -178,4 +178,5 @@ def test_the_config_offers_exactly_the_layouts_there_are_readers_for():
 
     assert set(CHOICES) == {"auto", *LAYOUTS}
     assert all(name == layout.name for name, layout in LAYOUTS.items())
-    assert [n for n in LAYOUTS if is_two_class(n)] == ["rewardbench", "llmbar"] and not is_two_class("auto")
+    assert [n for n in LAYOUTS if is_two_class(n)] == ["rewardbench", "llmbar", "judgebench", "helpsteer2"]
+    assert not is_two_class("auto")

@@ -85,6 +85,14 @@ def test_best_iteration_of_a_self_taught_run(tmp_path):
             "heldout": {"pairs": 2, "majority_vote_accuracy": held},
             "labelled:bundled": {"pairs": 60, "majority_vote_accuracy": labelled}}))
     assert best_iteration(run)[0] == 2
+    # eval.select_on names the set that decides (HelpSteer2, as the Self-Taught Evaluators paper chose)
+    for i, (hs, labelled) in enumerate([(0.7, 0.4), (0.5, 0.6)], start=1):
+        (run / f"iter_{i}" / "metrics.json").write_text(json.dumps({
+            "labelled:helpsteer2": {"scored": 10, "agreement": hs},
+            "labelled:bundled": {"scored": 60, "agreement": labelled}}))
+    assert best_iteration(run)[0] == 2
+    (run / "config.yaml").write_text("model: tiny\neval:\n  select_on: labelled:helpsteer2\n")
+    assert best_iteration(run)[0] == 1
     empty = tmp_path / "e"
     (empty / "iter_1").mkdir(parents=True)
     (empty / "config.yaml").write_text("model: tiny\n")
