@@ -51,6 +51,8 @@ class BenchmarkLayout(Choice):
     llmbar = "llmbar"
     autoj = "autoj"
     pairs = "pairs"
+    rewardbench2 = "rewardbench2"
+    ranked = "ranked"
     judgebench = "judgebench"
     helpsteer2 = "helpsteer2"
 
@@ -402,9 +404,11 @@ class BenchmarkConfig:
     limit: Optional[int] = None  # the first N usable examples only
     turn: int = 1  # MT-Bench: the turn judged (1-based)
     strict: bool = False  # refuse the file at its first unusable row instead of skipping and listing it
+    max_answers: int = 26  # ranked layouts: a row with more answers than this is skipped (26: [[A]]..[[Z]])
 
     def __post_init__(self) -> None:
         rules = _Rules().at_least(self, 1, "turn")
+        rules.check(2 <= self.max_answers <= 26, f"max_answers={self.max_answers} must be in 2..26")
         _optional_at_least_1(rules, self, "limit")
         rules.done()
 
@@ -421,9 +425,10 @@ class EvalJudgeConfig(SamplingConfig):
     top_p: float = 1.0  # nucleus sampling of the judge
     max_tokens: int = 64  # longest judge output (reasoning or explanation) in tokens
     reference: bool = True  # show the benchmark's reference answer when it has one
+    rotations: int = 0  # ranked benchmarks: answer orders per item beyond single mode (< N: the N cyclic shifts)
 
     def __post_init__(self) -> None:
-        rules = self.rules().at_least(self, 1, "samples")
+        rules = self.rules().at_least(self, 1, "samples").at_least(self, 0, "rotations")
         rules.check(self.max_tokens >= (0 if self.format == JudgeFormat.pairwise else 1),
                     "max_tokens must be at least 1 (0, the verdict alone, needs format=pairwise)")
         rules.check(self.mode not in VOTING_MODES or self.temperature > 0 or not self.model,

@@ -39,6 +39,9 @@ class LabelledSet:
 def load_labelled_pairs(spec: str | Path, seed: int = 0) -> LabelledSet:
     path = labelled_path(str(spec))
     bench = read_benchmark(str(path), seed=seed)
+    if bench.ranked:
+        raise InputError(f"labelled eval file {path} is a ranked benchmark ({bench.layout}); the loop's labelled "
+                         "sets are pairs: evaluate it with jobs/evaluate.py")
     items = [item for item in bench.items if item["label"] != "tie"]
     if not items:
         raise InputError(f"labelled eval file has no A/B-labelled pairs: {path}")

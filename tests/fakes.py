@@ -8,6 +8,17 @@ from typing import Sequence
 from judge_ray.engines.base import Engine, EngineOptions, SamplingParams
 
 
+def _slots(prompt: str, names: str) -> list[str]:
+    """The answers of a judge prompt, in slot order (Assistant 1, 2, ... or A, B, ...)."""
+    found = []
+    for name in names:
+        start = f"[The Start of Assistant {name}'s Answer]"
+        if start not in prompt:
+            break
+        found.append(prompt.split(start)[1].split(f"[The End of Assistant {name}")[0])
+    return found
+
+
 class FakeEngine(Engine):
     """Generates `"<reply seed=S> ..."`; prefers the option whose slot holds an answer containing `good_word`.
 
@@ -38,9 +49,12 @@ class FakeEngine(Engine):
                 out.append("I cannot decide.")
                 continue
             if "[The Start of Assistant 1's Answer]" in prompt:  # JudgeLM: score each slot by its content
-                a1 = prompt.split("[The Start of Assistant 1's Answer]")[1].split("[The End of Assistant 1")[0]
-                a2 = prompt.split("[The Start of Assistant 2's Answer]")[1].split("[The End of Assistant 2")[0]
-                out.append(f"{self._score(a1)} {self._score(a2)}\nAssistant 1 vs Assistant 2.")
+                slots = _slots(prompt, "123456789")
+                out.append(" ".join(str(self._score(a)) for a in slots) + "\nAssistant 1 vs the others.")
+                continue
+            if "[The Start of Assistant C's Answer]" in prompt:  # pairwise over N >= 3: name the best slot
+                scores = [self._score(a) for a in _slots(prompt, "ABCDEFGHIJKLMNOPQRSTUVWXYZ")]
+                out.append(f"Compared them. [[{'ABCDEFGHIJKLMNOPQRSTUVWXYZ'[scores.index(max(scores))]}]]")
                 continue
             if "[The Start of Assistant's Answer]" in prompt:  # single-answer grading
                 answer = prompt.split("[The Start of Assistant's Answer]")[1]

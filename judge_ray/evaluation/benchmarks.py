@@ -42,6 +42,15 @@ Layouts (fields per row; `layout=auto` picks one from the first rows' fields):
   ...; the two responses to a prompt are consecutive rows. Each such pair is one item (the first row's response
   in slot A), labelled by the higher helpfulness; equal helpfulness is no preference: skipped and counted, as
   is a prompt with one response. id: `<row>+<row>` (the two rows' numbers). Two classes.
+- **rewardbench2** (RewardBench 2): `id`, `prompt`, `chosen` and `rejected` (lists of completions), `num_correct`,
+  `num_rejected`, `total_completions`, `subset`. A ranked item: the answers are the chosen then the rejected
+  completions, every chosen one counts as best. Ties rows keep their `ref:<pid>`/`tied:<pid>` ids.
+- **ranked** (this project's N-answer items): `question`, `answers` (a list of N >= 2 texts), `ranking` (answer
+  numbers counting from 1, best first; a prefix is fine: unranked answers tie below the ranked ones), optional
+  `reference`, `subset`.
+
+Ranked layouts give `{id, question, answers, reference, best, ranks, subset}` (see `evaluation/ranking.py`);
+`max_answers` caps N (a row over it is skipped).
 - **pairs** (this project's labelled pairs): `question`, `answer_a`, `answer_b`, `label` (A, B or tie),
   optional `reference`, `subset` (or `category`).
 """
@@ -78,6 +87,11 @@ class Benchmark:
     items: list[dict]
     skipped: list[dict] = field(default_factory=list)  # {"row", "id", "reason"} per unusable row
     id_field: Optional[str] = None  # the field ids come from; None: row numbers
+
+    @property
+    def ranked(self) -> bool:
+        """N answers per item (a ranking), not a pair with an A/B label."""
+        return bool(self.items) and "answers" in self.items[0]
 
     @property
     def two_class(self) -> bool:
@@ -353,6 +367,58 @@ def _helpsteer2(row: int, obj: dict, _: dict) -> dict:
             "answer_b": text(b, "response"), "reference": None, "label": "A" if ha > hb else "B", "subset": ""}
 
 
+def _answer_list(obj: dict, key: str, max_answers: int, least: int = 2) -> list[str]:
+    """A published list of answers as texts; every element must be text (a JSON scalar is its text)."""
+    value = obj.get(key)
+    if hasattr(value, "tolist"):
+        value = value.tolist()
+    if key not in obj:
+        raise RowProblem(f"field {key!r} is missing")
+    if not isinstance(value, list):
+        raise RowProblem(f"field {key!r} is {type(value).__name__}, not a list of answers")
+    if len(value) < least:
+        raise RowProblem(f"field {key!r} has {len(value)} answer(s); at least {least} needed")
+    if len(value) > max_answers:
+        raise RowProblem(f"field {key!r} has {len(value)} answers, over benchmark.max_answers={max_answers}")
+    return [v if isinstance(v, str) else text({f"{key}[{i}]": v}, f"{key}[{i}]") for i, v in enumerate(value)]
+
+
+def _ranked(row: int, obj: dict, opts: dict) -> dict:
+    answers = _answer_list(obj, "answers", opts["max_answers"])
+    ranking = obj.get("ranking")
+    if hasattr(ranking, "tolist"):
+        ranking = ranking.tolist()
+    if not isinstance(ranking, list) or not ranking:
+        raise RowProblem(f"field 'ranking' is {ranking!r}; expected answer numbers (from 1), best first")
+    numbers = []
+    for r in ranking:
+        if isinstance(r, bool) or not isinstance(r, (int, float)) or float(r) != int(r) or not 1 <= r <= len(answers):
+            raise RowProblem(f"field 'ranking' names answer {r!r}; there are {len(answers)} answers (1-{len(answers)})")
+        numbers.append(int(r) - 1)
+    if len(set(numbers)) != len(numbers):
+        raise RowProblem(f"field 'ranking' names an answer twice: {ranking}")
+    ranks = [numbers.index(a) if a in numbers else len(numbers) for a in range(len(answers))]
+    ref = as_text(obj.get("reference"))
+    return {"question": question_text(obj, "question"), "answers": answers,
+            "reference": ref if ref and ref.strip() else None, "best": [numbers[0]], "ranks": ranks,
+            "subset": as_text(obj.get("subset")) or ""}
+
+
+def _rewardbench2(row: int, obj: dict, opts: dict) -> dict:
+    chosen = _answer_list(obj, "chosen", opts["max_answers"], least=1)
+    rejected = _answer_list(obj, "rejected", opts["max_answers"], least=1)
+    if len(chosen) + len(rejected) > opts["max_answers"]:
+        raise RowProblem(f"{len(chosen) + len(rejected)} completions, over benchmark.max_answers="
+                         f"{opts['max_answers']}")
+    declared = obj.get("num_correct")
+    if declared is not None and not (isinstance(declared, (int, float)) and not isinstance(declared, bool)
+                                     and declared == len(chosen)):
+        raise RowProblem(f"field 'num_correct' is {declared!r} but 'chosen' has {len(chosen)} completion(s)")
+    return {"question": question_text(obj, "prompt"), "answers": chosen + rejected, "reference": None,
+            "best": list(range(len(chosen))), "ranks": [0] * len(chosen) + [1] * len(rejected),
+            "subset": as_text(obj.get("subset")) or ""}
+
+
 def _pairs(row: int, obj: dict, _: dict) -> dict:
     ref = as_text(obj.get("reference"))
     return {"question": question_text(obj, "question"), "answer_a": text(obj, "answer_a"),
@@ -381,7 +447,9 @@ LAYOUTS: dict[str, Layout] = {layout.name: layout for layout in (
     Layout("pandalm", _has("response1", "response2", "annotator1"), _pandalm, ("idx",)),
     Layout("mtbench", _has("conversation_a", "conversation_b", "winner"), _mtbench, ()),
     Layout("autoj", _has("response 1", "response 2", "label"), _autoj, ("id",)),
+    Layout("rewardbench2", _has("prompt", "chosen", "rejected", "num_correct"), _rewardbench2, ("id",)),
     Layout("rewardbench", _has("prompt", "chosen", "rejected"), _rewardbench, ("id",), two_class=True),
+    Layout("ranked", _has("answers", "ranking"), _ranked, ("id",)),
     Layout("llmbar", _has("output_1", "output_2", "label"), _llmbar, ("id",), two_class=True),
     Layout("judgebench", _has("pair_id", "response_A", "response_B", "label"), _judgebench, ("pair_id",),
            two_class=True),
@@ -398,7 +466,7 @@ def _reason(exc: InputError, row: int) -> str:
 
 
 def read_benchmark(source: str, layout: str = "auto", split: Optional[str] = None, limit: Optional[int] = None,
-                   turn: int = 1, seed: int = 0, strict: bool = False) -> Benchmark:
+                   turn: int = 1, seed: int = 0, strict: bool = False, max_answers: int = 26) -> Benchmark:
     """The benchmark's usable items and its skipped rows (each with its reason). `strict`: the first unusable
     row is a one-line InputError naming file, row and field, as a hand-made file deserves."""
     bad: list[tuple[int, str]] = []
@@ -422,7 +490,7 @@ def read_benchmark(source: str, layout: str = "auto", split: Optional[str] = Non
     for row, obj in rows:
         rid = _row_id(obj, layout, row)
         try:
-            item = reader(row, obj, {"turn": turn, "seed": seed})
+            item = reader(row, obj, {"turn": turn, "seed": seed, "max_answers": max_answers})
         except InputError as exc:
             reason = _reason(exc, row)
             if strict:

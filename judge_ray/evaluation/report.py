@@ -15,7 +15,27 @@ def _pct(x: Optional[float]) -> str:
     return "-" if x is None else f"{100 * x:.1f}%"
 
 
+def _signed(x: Optional[float], ci: Optional[dict]) -> str:
+    if x is None:
+        return "-"
+    return f"{x:+.2f} [{ci['low']:+.2f}, {ci['high']:+.2f}] n={ci['n']}" if ci else f"{x:+.2f}"
+
+
+def ranked_row(name: str, m: dict) -> list[str]:
+    pos = m["position"]
+    return [name, str(m["scored"]), pct_with_interval(m["top1_accuracy"], m["top1_accuracy_ci"]),
+            pct_with_interval(m["pairwise_accuracy"], m["pairwise_accuracy_ci"]),
+            _signed(m["kendall_tau"], m["kendall_tau_ci"]),
+            pct_with_interval(pos["consistency"], pos["consistency_ci"]), _pct(m["parse_failure_rate"])]
+
+
+RANKED_HEADER = ["judge", "items", "top-1 [95% CI]", "pairwise acc. [95% CI]", "Kendall tau [95% CI]",
+                 "consistency over orders", "parse failures"]
+
+
 def metrics_row(name: str, m: dict) -> list[str]:
+    if m.get("kind") == "ranking":
+        return ranked_row(name, m)
     swap = m.get("swap", {})
     return [name, str(m["scored"]), pct_with_interval(m["agreement"], m.get("agreement_ci")),
             _pct(m["prf"]["macro"]["precision"]), _pct(m["prf"]["macro"]["recall"]), _pct(m["prf"]["macro"]["f1"]),
@@ -34,7 +54,51 @@ def markdown_table(rows: Sequence[Sequence[str]], header: Sequence[str] = HEADER
     return "\n".join(lines)
 
 
+def ranked_markdown(title: str, benchmark: str, layout: str, rows: Sequence[Sequence[str]], metrics: dict) -> str:
+    """The N-answer report: the ranking table, where the judge's pick sat per slot, RewardBench 2's scores."""
+    skipped = metrics.get("skipped", [])
+    n = ", ".join(f"{k} answers: {v}" for k, v in metrics["answers_per_item"].items())
+    parts = [f"# {title}", "", f"- benchmark: `{benchmark}` (layout {layout}), {metrics['examples']} items ({n}), "
+             f"{len(skipped)} unusable row(s) skipped",
+             "- top-1: the labelled best has the top score (1/k when k answers share it); pairwise accuracy: the "
+             "labelled answer pairs the scores order the same way (a tie 1/2); Kendall's tau-b per item, averaged",
+             "- intervals: 95% Wilson score intervals (tau: normal interval of the mean over items)", "",
+             markdown_table(rows, RANKED_HEADER)]
+    pos = metrics["position"]["by_answers"]
+    if pos:
+        width = max(int(k) for k in pos)
+        parts += ["", "Where the judge's pick sat, over every order read (no position bias: 1/N per slot):", "",
+                  markdown_table([[k, str(v["orders_read"]), _pct(v["expected_share"])]
+                                  + [pct_with_interval(x, ci) for x, ci in zip(v["slot_shares"], v["slot_shares_ci"])]
+                                  + ["-"] * (width - int(k)) for k, v in pos.items()],
+                                 ["N", "orders read", "1/N"] + [f"slot {i + 1}" for i in range(width)])]
+    subsets = metrics.get("subsets")
+    if subsets:
+        parts += ["", markdown_table([[s, str(v["examples"]), pct_with_interval(v["agreement"], v.get("agreement_ci"))]
+                                      for s, v in subsets.items()], ["subset", "items", "top-1 [95% CI]"])]
+    rb = metrics.get("rewardbench2")
+    if rb:
+        names = list(rb["subsets"])
+        parts += ["", markdown_table([[_pct(rb["subsets"][n]["score"]) for n in names] + [_pct(rb["score"])]],
+                                     names + ["RewardBench 2 score"]), "", f"- RewardBench 2's rule: {rb['rule']}"]
+    parts += _skipped_section(skipped)
+    return "\n".join(parts) + "\n"
+
+
+def _skipped_section(skipped: Sequence[dict]) -> list[str]:
+    if not skipped:
+        return []
+    parts = ["", f"## Skipped rows ({len(skipped)})", "",
+             markdown_table([[str(r["row"]), f"`{r['id']}`" if r["id"] else "-", r["reason"].replace("|", "\\|")]
+                             for r in skipped[:SKIPPED_LISTED]], ["row", "id", "reason"])]
+    if len(skipped) > SKIPPED_LISTED:
+        parts.append(f"\n… and {len(skipped) - SKIPPED_LISTED} more, all listed in metrics.json")
+    return parts
+
+
 def report_markdown(title: str, benchmark: str, layout: str, rows: Sequence[Sequence[str]], metrics: dict) -> str:
+    if metrics.get("kind") == "ranking":
+        return ranked_markdown(title, benchmark, layout, rows, metrics)
     p = metrics["policy"]
     skipped = metrics.get("skipped", [])
     parts = [f"# {title}", "", f"- benchmark: `{benchmark}` (layout {layout}), {metrics['examples']} examples, "
@@ -59,12 +123,7 @@ def report_markdown(title: str, benchmark: str, layout: str, rows: Sequence[Sequ
         parts += ["", markdown_table([[pct_with_interval(jb["score"], jb["score_ci"])]
                                       + [pct_with_interval(jb["categories"][c], jb["categories_ci"][c]) for c in cats]],
                                      ["JudgeBench score"] + cats), "", f"- JudgeBench's rule: {jb['rule']}"]
-    if skipped:
-        parts += ["", f"## Skipped rows ({len(skipped)})", "",
-                  markdown_table([[str(r["row"]), f"`{r['id']}`" if r["id"] else "-", r["reason"].replace("|", "\\|")]
-                                  for r in skipped[:SKIPPED_LISTED]], ["row", "id", "reason"])]
-        if len(skipped) > SKIPPED_LISTED:
-            parts.append(f"\n… and {len(skipped) - SKIPPED_LISTED} more, all listed in metrics.json")
+    parts += _skipped_section(skipped)
     return "\n".join(parts) + "\n"
 
 
@@ -91,6 +150,28 @@ def plot_confusion(metrics: dict, path: Path, title: str) -> None:
     plt.close(fig)
 
 
+def plot_positions(metrics: dict, path: Path, title: str) -> None:
+    """The share of the judge's picks per slot, one group of bars per N, against 1/N."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    pos = metrics["position"]["by_answers"]
+    fig, ax = plt.subplots(figsize=(5, 3.2))
+    for k, (n, v) in enumerate(pos.items()):
+        xs = [k * 1.0 + (i - (int(n) - 1) / 2) * 0.8 / int(n) for i in range(int(n))]
+        ax.bar(xs, v["slot_shares"], width=0.7 / int(n), label=f"N={n}")
+        ax.hlines(v["expected_share"], xs[0] - 0.1, xs[-1] + 0.1, colors="black", linestyles="dashed")
+    ax.set_xticks(range(len(pos)), [f"N={n} (slots 1..{n})" for n in pos])
+    ax.set_ylabel("share of picks in the slot")
+    ax.set_ylim(0, 1)
+    ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    save_figure(fig, path)
+    plt.close(fig)
+
+
 def plot_iterations(per_iter: dict[int, dict], path: Path, title: str) -> None:
     """Agreement, macro F1 and consistency per self-taught iteration (0 = the seed judge)."""
     import matplotlib
@@ -100,8 +181,9 @@ def plot_iterations(per_iter: dict[int, dict], path: Path, title: str) -> None:
 
     iters = sorted(per_iter)
     fig, ax = plt.subplots(figsize=(5, 3.2))
-    series = {"agreement": [per_iter[i]["agreement"] for i in iters],
-              "macro F1": [per_iter[i]["prf"]["macro"]["f1"] for i in iters]}
+    series = {"agreement": [per_iter[i]["agreement"] for i in iters]}
+    if all("prf" in per_iter[i] for i in iters):
+        series["macro F1"] = [per_iter[i]["prf"]["macro"]["f1"] for i in iters]
     if all("swap" in per_iter[i] for i in iters):
         series["consistency"] = [per_iter[i]["swap"]["consistency"] for i in iters]
     for name, ys in series.items():

@@ -21,7 +21,8 @@ from judge_ray.errors import InputError
 from judge_ray.evaluation.benchmarks import Benchmark, read_benchmark, skipped_summary
 from judge_ray.evaluation.judging import build_requests, predictions_from_outputs
 from judge_ray.evaluation.predictions_file import read_predictions
-from judge_ray.evaluation.report import metrics_row, plot_confusion, plot_iterations, report_markdown
+from judge_ray.evaluation.ranking import ranked_predictions, ranked_requests, score_ranked
+from judge_ray.evaluation.report import metrics_row, plot_confusion, plot_iterations, plot_positions, report_markdown
 from judge_ray.evaluation.scoring import score
 from judge_ray.storage import absolute, location
 from judge_ray.rundir import (RunDir, is_self_taught_run, join, read_json, run_root, trained_iterations, write_json,
@@ -65,7 +66,8 @@ class Evaluation:
         from judge_ray.models import check_model
 
         b, j = self.cfg.benchmark, self.cfg.judge
-        self.bench = read_benchmark(b.path, b.layout, b.split, b.limit, b.turn, self.cfg.run.seed, b.strict)
+        self.bench = read_benchmark(b.path, b.layout, b.split, b.limit, b.turn, self.cfg.run.seed, b.strict,
+                                    b.max_answers)
         self.layout, self.items = self.bench.layout, self.bench.items
         if self.bench.skipped:
             logger.info(f"[evaluate] {len(self.bench.skipped)} row(s) of {b.path} skipped: "
@@ -73,6 +75,9 @@ class Evaluation:
                      + " — listed in metrics.json and summary.md")
         self.judges: list[tuple[Optional[int], str]] = []
         self.from_run = False
+        if j.predictions and self.bench.ranked:
+            raise InputError(f"{b.path} is a ranked benchmark ({self.layout}: N answers per item); a predictions "
+                             "file holds pairwise verdicts: judge it with judge.model")
         if j.predictions:
             fmt = "judgelm" if j.format == "auto" else j.format
             self.file_preds = read_predictions(j.predictions, self.items, fmt, self.bench.id_note(),
@@ -131,15 +136,25 @@ class Evaluation:
 
 
 def write_result(out: Path, preds: list[dict], judge: dict, cfg: EvaluateConfig, bench: Benchmark) -> dict:
-    """predictions.jsonl, metrics.json (with the policies and the judge's settings) and confusion.png."""
+    """predictions.jsonl, metrics.json (with the policies and the judge's settings) and confusion.png (a ranked
+    benchmark: positions.png, where the judge's pick sat)."""
     p, j = cfg.policy, cfg.judge
-    metrics = score(preds, p.ties, p.unparseable, bench.layout, p.predicted_ties, bench.skipped)
+    if bench.ranked:
+        metrics = score_ranked(preds, bench.layout, bench.skipped)
+    else:
+        metrics = score(preds, p.ties, p.unparseable, bench.layout, p.predicted_ties, bench.skipped)
     metrics["judge"] = {**judge, "grading": j.grading, "mode": j.mode,
                         "samples": j.samples if j.mode in VOTING_MODES else 1, "temperature": j.temperature,
                         "max_tokens": j.max_tokens, "seed": cfg.run.seed}
+    if bench.ranked:
+        metrics["judge"]["rotations"] = j.rotations
     metrics["benchmark"] = {"path": cfg.benchmark.path, "layout": bench.layout, "turn": cfg.benchmark.turn}
     write_text(out / "predictions.jsonl", "".join(json.dumps(p_, sort_keys=True) + "\n" for p_ in preds))
-    plot_confusion(metrics, out / "confusion.png", f"{judge.get('model', 'predictions')} on {bench.layout}")
+    title = f"{judge.get('model', 'predictions')} on {bench.layout}"
+    if bench.ranked:
+        plot_positions(metrics, out / "positions.png", title)
+    else:
+        plot_confusion(metrics, out / "confusion.png", title)
     write_json(out / "metrics.json", metrics)
     return metrics
 
@@ -154,12 +169,12 @@ def judge_benchmarks(model: str, jobs: dict[str, tuple[Benchmark, EvaluateConfig
     from judge_ray.models import resolve_model
 
     path = resolve_model(model)
-    if fmt != "pairwise" and any(cfg.judge.mode == "debiased" for _, cfg, _ in jobs.values()):
+    if fmt != "pairwise" and any(cfg.judge.mode == "debiased" and not bench.ranked for bench, cfg, _ in jobs.values()):
         raise InputError(f"judge.mode=debiased needs a pairwise judge; {model} judges in the {fmt} format")
     requests: list[dict] = []
     for name, (bench, cfg, _) in jobs.items():
         j = cfg.judge
-        built = build_requests(bench.items, j, fmt, cfg.run.seed)
+        built = (ranked_requests if bench.ranked else build_requests)(bench.items, j, fmt, cfg.run.seed)
         logger.info(f"[evaluate] {model}: {name}, {len(bench.items)} examples, {len(built)} judge calls "
             f"(format {fmt}, grading {j.grading}, mode {j.mode})")
         requests += [{**r, "benchmark": name} for r in built]
@@ -175,7 +190,7 @@ def judge_benchmarks(model: str, jobs: dict[str, tuple[Benchmark, EvaluateConfig
     results = {}
     for name, (bench, cfg, out) in jobs.items():
         mine = [o for o in outputs if o["benchmark"] == name]
-        preds = predictions_from_outputs(bench.items, mine, cfg.judge, fmt)
+        preds = (ranked_predictions if bench.ranked else predictions_from_outputs)(bench.items, mine, cfg.judge, fmt)
         results[name] = write_result(out, preds, {"model": model, "format": fmt}, cfg, bench)
     return results
 

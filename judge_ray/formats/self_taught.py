@@ -7,6 +7,7 @@ is read as a constrained choice after the reasoning (see `VERDICT_PREFIX`), so a
 from __future__ import annotations
 
 import re
+from typing import Optional
 
 from judge_ray.formats.delimiting import DATA_NOTE, data
 from judge_ray.formats.verdicts import ParseFailure, Verdict, VerdictResult
@@ -22,6 +23,19 @@ SYSTEM = (
     'output your final verdict by strictly following this format: "[[A]]" if assistant A is better, '
     '"[[B]]" if assistant B is better.'
 )
+
+# The same judge over N answers: name the best. With N = 2 it is SYSTEM word for word.
+_MANY = (
+    "Please act as an impartial judge and evaluate the quality of the responses provided by {n} AI assistants "
+    "to the user question displayed below. You should choose the assistant that follows the user's instructions "
+    "and answers the user's question better. Your evaluation should consider factors such as the helpfulness, "
+    "relevance, accuracy, depth, creativity, and level of detail of their responses. Begin your evaluation by "
+    "comparing the {n} responses and provide a short explanation. Avoid any position biases and ensure that the "
+    "order in which the responses were presented does not influence your decision. Do not allow the length of "
+    "the responses to influence your evaluation. Be as objective as possible. After providing your explanation, "
+    "output your final verdict by strictly following this format: {choices}."
+)
+LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 # Appended to the judge's reasoning so the next token *is* the verdict: the constrained choice reads it.
 VERDICT_PREFIX = "\n\nFinal verdict: [["
@@ -41,6 +55,37 @@ def pairwise_prompt(question: str, answer_a: str, answer_b: str, guard: bool = T
         f"[The Start of Assistant A's Answer]\n{answer_a}\n[The End of Assistant A's Answer]\n\n"
         f"[The Start of Assistant B's Answer]\n{answer_b}\n[The End of Assistant B's Answer]"
     )
+
+
+def many_system(n: int) -> str:
+    from judge_ray.formats.judgelm import enumeration, number_word
+
+    choices = enumeration([f'"[[{x}]]" if assistant {x} is better' for x in LETTERS[:n]])
+    return _MANY.format(n=number_word(n), choices=choices.replace(" and ", ", ") if n == 2 else choices)
+
+
+def pairwise_many_prompt(question: str, answers: list[str], guard: bool = True) -> str:
+    """The pairwise judge over N answers (Assistant A, B, C, ...): reasoning, then `[[X]]` naming the best."""
+    if len(answers) == 2:
+        return pairwise_prompt(question, answers[0], answers[1], guard)
+    question = data(question, guard)
+    system = f"{many_system(len(answers))} {DATA_NOTE}" if guard else many_system(len(answers))
+    blocks = "\n\n".join(f"[The Start of Assistant {x}'s Answer]\n{data(a, guard)}\n[The End of Assistant {x}'s Answer]"
+                         for x, a in zip(LETTERS, answers))
+    return f"{system}\n\n[User Question]\n{question}\n\n{blocks}"
+
+
+def parse_best(text: str, n: int) -> tuple[Optional[int], str]:
+    """(the slot `[[X]]` names, 0-based, or None; the failure reason) among N answers; two letters = ambiguous."""
+    if not isinstance(text, str) or not text.strip():
+        return None, "empty output"
+    found = set(re.findall(r"\[\[\s*([A-Z])\s*\]\]", text))
+    valid = {x for x in found if x in LETTERS[:n]}
+    if not valid:
+        return None, f"no [[A]]..[[{LETTERS[n - 1]}]] verdict"
+    if len(valid) > 1:
+        return None, f"several verdicts present: {', '.join(sorted(valid))}"
+    return LETTERS.index(valid.pop()), ""
 
 
 def parse_verdict(text: str) -> VerdictResult:

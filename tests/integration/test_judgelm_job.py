@@ -80,3 +80,24 @@ def test_evaluate_a_self_taught_run_directory_per_iteration(judgelm_run, tiny_mo
     assert per_iter["iter_0"]["judge"]["format"] == "pairwise"  # the seed of a self-taught run
     assert (out / "iterations.png").stat().st_size > 0 and (out / "iter_0" / "confusion.png").is_file()
     assert "M_0 (seed)" in (out / "summary.md").read_text() and "M_1" in (out / "summary.md").read_text()
+
+
+def test_evaluate_n_answers_over_rotations(judgelm_run, tmp_path):
+    """RewardBench 2 (4 and 5 completions per prompt) with the trained JudgeLM judge: every item judged in its
+    N cyclic orders, one seeded call each, scored by RewardBench 2's rules and the ranking metrics."""
+    cfg = load_config(None, [f"benchmark.path={FIX / 'benchmarks' / 'published' / 'rewardbench2.jsonl'}",
+                             f"judge.model={judgelm_run / 'model'}", "judge.mode=both", "judge.max_tokens=6",
+                             "engine=transformers", f"run.root={tmp_path}", "run.name=rb2", "ray.actor_cpus=1",
+                             "ray.batch_size=8"], EvaluateConfig)
+    out = run_evaluation(cfg)
+    m = json.loads((out / "metrics.json").read_text())
+    preds = [json.loads(line) for line in (out / "predictions.jsonl").read_text().splitlines()]
+    assert m["kind"] == "ranking" and m["examples"] == 6 and m["skipped_rows"] == 3
+    assert [len(p["calls"]) for p in preds] == [4, 4, 4, 3, 5, 4]  # the N cyclic shifts of each item
+    assert all(len({c["order"] for c in p["calls"]}) == p["answers"] for p in preds)
+    assert set(m["rewardbench2"]["subsets"]) == {"Factuality", "Precise IF", "Math", "Ties", "Focus"}
+    assert 0.0 <= m["top1_accuracy"] <= 1.0 and m["top1_accuracy_ci"]["n"] == 6
+    assert set(m["position"]["by_answers"]) <= {"3", "4", "5"}
+    text = (out / "summary.md").read_text()
+    assert "RewardBench 2 score" in text and "Kendall tau" in text and "## Skipped rows (3)" in text
+    assert (out / "positions.png").stat().st_size > 0
