@@ -44,6 +44,13 @@ def _judge_body(question: str, answer_a: str, answer_b: str, reference: Optional
     return body
 
 
+def _rank_body(question: str, answers: list[str], reference: Optional[str], mode: str) -> dict:
+    body: dict[str, Any] = {"question": question, "answers": list(answers), "mode": mode}
+    if reference is not None:
+        body["reference"] = reference
+    return body
+
+
 def _grade_body(question: str, answer: str, reference: Optional[str]) -> dict:
     body = {"question": question, "answer": answer}
     if reference is not None:
@@ -134,6 +141,11 @@ class JudgeClient:
     def grade(self, question: str, answer: str, reference: Optional[str] = None) -> dict:
         return self._request("POST", "/v1/grade", _grade_body(question, answer, reference))
 
+    def rank(self, question: str, answers: list[str], reference: Optional[str] = None,
+             mode: str = "rotations") -> dict:
+        """Scores and a ranking of N answers (`mode`: rotations, every answer in every slot; or single)."""
+        return self._request("POST", "/v1/rank", _rank_body(question, answers, reference, mode))
+
     def models(self) -> list[dict]:
         return self._request("GET", "/v1/models")["data"]
 
@@ -185,6 +197,10 @@ class AsyncJudgeClient:
 
     async def grade(self, question: str, answer: str, reference: Optional[str] = None) -> dict:
         return await self._request("POST", "/v1/grade", _grade_body(question, answer, reference))
+
+    async def rank(self, question: str, answers: list[str], reference: Optional[str] = None,
+                   mode: str = "rotations") -> dict:
+        return await self._request("POST", "/v1/rank", _rank_body(question, answers, reference, mode))
 
     async def models(self) -> list[dict]:
         return (await self._request("GET", "/v1/models"))["data"]

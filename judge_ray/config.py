@@ -477,6 +477,7 @@ class ServeSettings:
     batch_wait_timeout_s: float = 0.05  # the longest a request waits for company once the engine is free
     max_input_tokens: int = 1536  # a longer prompt is a 413 naming the longest field
     max_samples: int = 8  # the most a `vote` request may ask for
+    max_answers: int = 8  # the most answers a /v1/rank request may give (each order is one engine call)
     vote_samples: int = 3  # `vote` without `samples`
     vote_temperature: float = 0.8  # sampling temperature of `vote` judgments
     max_tokens: int = 64  # explanation tokens per judgment
@@ -495,9 +496,11 @@ class ServeSettings:
 
     def __post_init__(self) -> None:
         rules = _Rules().at_least(self, 1, "max_batch_size", "max_input_tokens", "max_samples", "vote_samples",
+                                  "max_answers",
                                   "max_tokens", "max_body_bytes", "unhealthy_after", "openai_max_tokens",
                                   "openai_max_n", "openai_max_prompt_chars")
         rules.check(self.vote_samples <= self.max_samples, "vote_samples must be <= max_samples")
+        rules.check(2 <= self.max_answers <= 26, f"max_answers={self.max_answers} must be in 2..26")
         rules.check(self.vote_temperature > 0, f"vote_temperature={self.vote_temperature} must be > 0 (votes sample)")
         rules.check(self.request_timeout_s > 0, "request_timeout_s must be > 0")
         rules.check(self.route_prefix.startswith("/") and self.openai_route_prefix.startswith("/"),

@@ -19,13 +19,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from judge_ray.serving.batcher import EngineBatcher, Timing
 from judge_ray.serving.guards import activate, builder_token_digest, guard
 from judge_ray.serving.schemas import (ErrorBody, GradeRequest, GradeResponse, JudgeRequest, JudgeResponse,
-                                       ModelCard)
+                                       ModelCard, RankRequest, RankResponse)
 
 if TYPE_CHECKING:
     from judge_ray.config import ServeConfig
 
 api = FastAPI(title="judge_ray judge", version="1",
-              description="Pairwise judgments (single, swap, vote) and single-answer grades from a trained judge.")
+              description="Pairwise judgments (single, both, vote, debiased), rankings of N answers and "
+                          "single-answer grades from a trained judge.")
 
 
 def _error_body(message: str, status: int) -> dict:
@@ -129,6 +130,7 @@ class JudgeDeployment:
         wait = cfg.serve.batch_wait_timeout_s
         self._judge_batch = EngineBatcher(lambda reqs: self._in_thread(self.service.judge, reqs), size, wait)
         self._grade_batch = EngineBatcher(lambda reqs: self._in_thread(self.service.grade, reqs), size, wait)
+        self._rank_batch = EngineBatcher(lambda reqs: self._in_thread(self.service.rank, reqs), size, wait)
 
     # ---- checks shared by the routes ----
     def _check_size(self, fields: dict[str, Optional[str]]) -> None:
@@ -182,6 +184,19 @@ class JudgeDeployment:
                              prior=out.get("prior"), explanation=out["explanation"], mode=body.mode,
                              samples=out["samples"],
                              model=self.model_name, timings=self._timings(answered))
+
+    @api.post("/v1/rank", response_model=RankResponse,
+              responses={401: {"model": ErrorBody}, 413: {"model": ErrorBody}, 422: {"model": ErrorBody},
+                         503: {"model": ErrorBody}, 504: {"model": ErrorBody}})
+    async def rank(self, body: RankRequest) -> RankResponse:
+        limit = self.cfg.serve.max_answers
+        if len(body.answers) > limit:
+            raise HTTPError(422, f"answers: {len(body.answers)} given, at most {limit} (serve.max_answers)", "answers")
+        self._check_size({"question": body.question, "reference": body.reference,
+                          **{f"answers.{i}": a for i, a in enumerate(body.answers)}})
+        answered = await within(self.cfg.serve.request_timeout_s, self._rank_batch.submit(body.model_dump()))
+        out = _answer(answered[0])
+        return RankResponse(**out, mode=body.mode, model=self.model_name, timings=self._timings(answered))
 
     @api.post("/v1/grade", response_model=GradeResponse,
               responses={401: {"model": ErrorBody}, 413: {"model": ErrorBody}, 422: {"model": ErrorBody},

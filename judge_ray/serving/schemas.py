@@ -12,7 +12,7 @@ from typing import Literal, Optional
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 NonEmpty = Field(min_length=1)
-MAY_BE_EMPTY = ("answer", "answer_a", "answer_b", "reference")
+MAY_BE_EMPTY = ("answer", "answer_a", "answer_b", "answers", "reference")
 
 
 def text_problem(value: str) -> Optional[str]:
@@ -32,6 +32,11 @@ class _Strict(BaseModel):
     @field_validator("*")
     @classmethod
     def _text(cls, value, info):
+        if isinstance(value, list):  # a list of texts (the answers to rank): each through the same validator
+            for i, item in enumerate(value):
+                problem = text_problem(item) if isinstance(item, str) else None
+                if problem:
+                    raise ValueError(f"answer {i} {problem}")
         if isinstance(value, str):
             problem = text_problem(value)
             if problem:
@@ -57,6 +62,35 @@ class JudgeRequest(_Strict):
     @classmethod
     def _one_name(cls, value: str) -> str:
         return "both" if value == "swap" else value  # answered as `both`, the name config and docs use
+
+
+class RankRequest(_Strict):
+    question: str = NonEmpty
+    answers: list[str] = Field(min_length=2, max_length=26,
+                               description="the N >= 2 answers to rank (at most serve.max_answers); an empty "
+                                           "answer is an answer")
+    reference: Optional[str] = None
+    mode: Literal["single", "rotations"] = Field(
+        default="rotations", description="single: the answers in the order given, one judgment; rotations: the N "
+                                         "cyclic shifts (every answer in every slot once), scores averaged, which "
+                                         "cancels the judge's slot preference")
+
+
+class RankResponse(BaseModel):
+    scores: list[Optional[float]] = Field(description="per answer, in the order given: its mean score over the "
+                                                      "orders read (judgelm: 1-10; pairwise: the share of orders "
+                                                      "that named it best); null when no order could be read")
+    ranking: list[int] = Field(description="answer indices (from 0, as given), best first; equal scores keep the "
+                                           "given order, and `ranks` says which are tied")
+    ranks: Optional[list[int]] = Field(description="per answer: 0 = best, equal scores share a rank")
+    best: Optional[int] = Field(description="the top answer's index, null when several share the top or none read")
+    orders: int = Field(description="orders judged (1 for single, N for rotations)")
+    orders_read: int = Field(description="orders whose output could be read")
+    consistent: Optional[bool] = Field(description="rotations: whether every order read put the same answer on top")
+    explanation: str
+    mode: str
+    model: str
+    timings: Timings
 
 
 class GradeRequest(_Strict):

@@ -11,6 +11,7 @@ from judge_ray.config import EvalJudgeConfig, ServeSettings
 
 from judge_ray.engines.base import Engine, SamplingParams
 from judge_ray.evaluation.judging import build_requests, final_verdict, predictions_from_outputs
+from judge_ray.evaluation.ranking import ranked_predictions, ranked_requests
 from judge_ray.formats.grading import RATING_PREFIX, grading_prompt
 from judge_ray.formats.verdicts import swap_outcome
 from judge_ray.stages.judging import judge_batch
@@ -100,6 +101,39 @@ class JudgeService:
         return {"winner": winner, "confidence": round(float(confidence), 6), "orders_agree": agree,
                 "explanation": explanation.strip(), "samples": len(calls),
                 "prior": round(float(debiased["prior"]), 6) if debiased else None}
+
+    def rank(self, requests: Sequence[dict]) -> list[dict]:
+        """requests: question, answers, reference, mode. The evaluation's N-answer requests and reading
+        (`evaluation.ranking`), so a ranking served and a ranking benchmarked are computed the same way."""
+        rows, items = [], []
+        for idx, r in enumerate(requests):
+            item = {"id": "request", "question": r["question"], "answers": list(r["answers"]),
+                    "reference": r.get("reference"), "best": [], "ranks": None, "subset": ""}
+            plan = EvalJudgeConfig(mode="single" if r["mode"] == "single" else "both", grading="pairwise",
+                                   reference=True, samples=1, temperature=0.0, top_p=1.0,
+                                   max_tokens=self.s.max_tokens)
+            seed = derive_seed("serve-rank", r["question"], *r["answers"], r.get("reference"), r["mode"])
+            rows += [{**row, "item_id": str(idx)} for row in ranked_requests([item], plan, self.fmt, seed)]
+            items.append(({**item, "id": str(idx)}, plan))
+        with self.lock:
+            outputs = generate_batch(self.engine, rows)
+        answers = []
+        for item, plan in items:
+            pred = ranked_predictions([item], [o for o in outputs if o["item_id"] == item["id"]], plan, self.fmt)[0]
+            answers.append(self._ranking(pred))
+        return answers
+
+    @staticmethod
+    def _ranking(pred: dict) -> dict:
+        scores, ranks = pred["scores"], pred["predicted_ranks"]
+        order = sorted(range(len(scores)), key=lambda a: (ranks[a] if ranks else 0, a))
+        tops = [a for a in range(len(scores)) if ranks and ranks[a] == 0 and scores[a] is not None]
+        read = [c for c in pred["calls"] if c["scores"]]
+        picks = {frozenset(a for a, s in c["scores"].items() if s == max(c["scores"].values())) for c in read}
+        return {"scores": [None if s is None else round(float(s), 6) for s in scores], "ranking": order,
+                "ranks": ranks, "best": tops[0] if len(tops) == 1 else None, "orders": len(pred["calls"]),
+                "orders_read": len(read), "consistent": (len(picks) == 1) if len(read) > 1 else None,
+                "explanation": (pred["calls"][0]["output"] if pred["calls"] else "").strip()}
 
     def grade(self, requests: Sequence[dict]) -> list[dict]:
         """A 1-10 rating per answer: the explanation, then `Rating: [[` and a constrained choice of the number."""

@@ -39,3 +39,20 @@ def test_grade_is_always_a_score_and_token_limit():
     assert 1 <= g["score"] <= 9 and 0 < g["confidence"] <= 1
     assert svc.too_long({"question": "short", "answer_a": "word " * 30}) == (31, "answer_a")
     assert svc.too_long({"question": "short", "answer_a": "fine"}) is None
+
+
+def test_rank_scores_every_answer_over_the_rotations():
+    for fmt in ("judgelm", "pairwise"):
+        svc = service(fmt)
+        rot, single = svc.rank([{"question": "q", "answers": ["bad", "GOOD", "meh"], "mode": "rotations"},
+                                {"question": "q", "answers": ["bad", "GOOD", "meh"], "mode": "single"}])
+        assert rot["best"] == 1 and rot["ranking"][0] == 1 and rot["orders"] == 3 == rot["orders_read"]
+        assert rot["consistent"] is True and single["orders"] == 1 and single["consistent"] is None
+        assert rot["ranks"] == ([1, 0, 1]) and single["best"] == 1
+        if fmt == "judgelm":
+            assert rot["scores"] == [2.0, 9.0, 2.0]
+        else:  # the share of orders that named the answer best
+            assert rot["scores"] == [0.0, 1.0, 0.0]
+    unread = service("judgelm").rank([{"question": "UNREADABLE", "answers": ["a", "b"], "mode": "rotations"}])[0]
+    assert unread["best"] is None and unread["scores"] == [None, None] and unread["orders_read"] == 0
+    assert svc.rank([{"question": "q", "answers": ["bad", "GOOD", "meh"], "mode": "rotations"}])[0] == rot
