@@ -35,26 +35,33 @@ def _body(body: Optional[dict]) -> dict:
 
 
 def _judge_body(question: str, answer_a: str, answer_b: str, reference: Optional[str], mode: str,
-                samples: Optional[int]) -> dict:
+                samples: Optional[int], context: Optional[str] = None) -> dict:
     body: dict[str, Any] = {"question": question, "answer_a": answer_a, "answer_b": answer_b, "mode": mode}
     if reference is not None:
         body["reference"] = reference
+    if context is not None:
+        body["context"] = context
     if samples is not None:
         body["samples"] = samples
     return body
 
 
-def _rank_body(question: str, answers: list[str], reference: Optional[str], mode: str) -> dict:
+def _rank_body(question: str, answers: list[str], reference: Optional[str], mode: str,
+               context: Optional[str] = None) -> dict:
     body: dict[str, Any] = {"question": question, "answers": list(answers), "mode": mode}
     if reference is not None:
         body["reference"] = reference
+    if context is not None:
+        body["context"] = context
     return body
 
 
-def _grade_body(question: str, answer: str, reference: Optional[str]) -> dict:
+def _grade_body(question: str, answer: str, reference: Optional[str], context: Optional[str] = None) -> dict:
     body = {"question": question, "answer": answer}
     if reference is not None:
         body["reference"] = reference
+    if context is not None:
+        body["context"] = context
     return body
 
 
@@ -135,16 +142,18 @@ class JudgeClient:
             attempt += 1
 
     def judge(self, question: str, answer_a: str, answer_b: str, reference: Optional[str] = None,
-              mode: str = "single", samples: Optional[int] = None) -> dict:
-        return self._request("POST", "/v1/judge", _judge_body(question, answer_a, answer_b, reference, mode, samples))
+              mode: str = "single", samples: Optional[int] = None, context: Optional[str] = None) -> dict:
+        return self._request("POST", "/v1/judge",
+                             _judge_body(question, answer_a, answer_b, reference, mode, samples, context))
 
-    def grade(self, question: str, answer: str, reference: Optional[str] = None) -> dict:
-        return self._request("POST", "/v1/grade", _grade_body(question, answer, reference))
+    def grade(self, question: str, answer: str, reference: Optional[str] = None,
+              context: Optional[str] = None) -> dict:
+        return self._request("POST", "/v1/grade", _grade_body(question, answer, reference, context))
 
     def rank(self, question: str, answers: list[str], reference: Optional[str] = None,
-             mode: str = "rotations") -> dict:
+             mode: str = "rotations", context: Optional[str] = None) -> dict:
         """Scores and a ranking of N answers (`mode`: rotations, every answer in every slot; or single)."""
-        return self._request("POST", "/v1/rank", _rank_body(question, answers, reference, mode))
+        return self._request("POST", "/v1/rank", _rank_body(question, answers, reference, mode, context))
 
     def models(self) -> list[dict]:
         return self._request("GET", "/v1/models")["data"]
@@ -191,16 +200,17 @@ class AsyncJudgeClient:
             attempt += 1
 
     async def judge(self, question: str, answer_a: str, answer_b: str, reference: Optional[str] = None,
-                    mode: str = "single", samples: Optional[int] = None) -> dict:
+                    mode: str = "single", samples: Optional[int] = None, context: Optional[str] = None) -> dict:
         return await self._request("POST", "/v1/judge",
-                                   _judge_body(question, answer_a, answer_b, reference, mode, samples))
+                                   _judge_body(question, answer_a, answer_b, reference, mode, samples, context))
 
-    async def grade(self, question: str, answer: str, reference: Optional[str] = None) -> dict:
-        return await self._request("POST", "/v1/grade", _grade_body(question, answer, reference))
+    async def grade(self, question: str, answer: str, reference: Optional[str] = None,
+                    context: Optional[str] = None) -> dict:
+        return await self._request("POST", "/v1/grade", _grade_body(question, answer, reference, context))
 
     async def rank(self, question: str, answers: list[str], reference: Optional[str] = None,
-                   mode: str = "rotations") -> dict:
-        return await self._request("POST", "/v1/rank", _rank_body(question, answers, reference, mode))
+                   mode: str = "rotations", context: Optional[str] = None) -> dict:
+        return await self._request("POST", "/v1/rank", _rank_body(question, answers, reference, mode, context))
 
     async def models(self) -> list[dict]:
         return (await self._request("GET", "/v1/models"))["data"]

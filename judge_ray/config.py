@@ -53,6 +53,7 @@ class BenchmarkLayout(Choice):
     pairs = "pairs"
     rewardbench2 = "rewardbench2"
     ranked = "ranked"
+    mmvet = "mmvet"
     judgebench = "judgebench"
     helpsteer2 = "helpsteer2"
 
@@ -376,10 +377,12 @@ class RecipeConfig:
     swap_mode: SwapMode = SwapMode.add  # add: original + swapped copy | replace: swapped in place (JudgeLM's code)
     reference: bool = True  # reference support: show the reference answer when the record has one
     reference_drop: float = 0.5  # of those, the share shown without it (reference drop)
+    context: bool = True  # context support: show the record's context block (an image as text) when it has one
+    context_drop: float = 0.5  # of those, the share shown without it (context drop)
 
     def __post_init__(self) -> None:
         rules = _Rules()
-        for name in ("swap_ratio", "reference_drop"):
+        for name in ("swap_ratio", "reference_drop", "context_drop"):
             rules.check(0.0 <= getattr(self, name) <= 1.0, f"{name}={getattr(self, name)} must be in [0, 1]")
         rules.done()
 
@@ -405,6 +408,8 @@ class BenchmarkConfig:
     turn: int = 1  # MT-Bench: the turn judged (1-based)
     strict: bool = False  # refuse the file at its first unusable row instead of skipping and listing it
     max_answers: int = 26  # ranked layouts: a row with more answers than this is skipped (26: [[A]]..[[Z]])
+    responses: Optional[str] = None  # mmvet: the model's answers to grade (JSON object keyed by question id)
+    descriptions: Optional[str] = None  # mmvet: the images as text, keyed by imagename (text or caption/ocr/objects)
 
     def __post_init__(self) -> None:
         rules = _Rules().at_least(self, 1, "turn")
@@ -425,6 +430,7 @@ class EvalJudgeConfig(SamplingConfig):
     top_p: float = 1.0  # nucleus sampling of the judge
     max_tokens: int = 64  # longest judge output (reasoning or explanation) in tokens
     reference: bool = True  # show the benchmark's reference answer when it has one
+    context: bool = True  # show the item's context block (an image described as text) when it has one
     rotations: int = 0  # ranked benchmarks: answer orders per item beyond single mode (< N: the N cyclic shifts)
 
     def __post_init__(self) -> None:

@@ -101,14 +101,19 @@ def _jsonl(path: Path, bad_rows: Optional[list[tuple[int, str]]] = None) -> Iter
 
 
 def _json_file(path: Path, bad_rows: Optional[list[tuple[int, str]]] = None) -> Iterator[tuple[int, dict]]:
-    """A JSON array of objects; a .json file that is not one document is read as JSONL (common in the wild)."""
+    """A JSON array of objects, or an object of objects keyed by id (MM-Vet's layout: each row gets its key as
+    `_key`); a .json file that is not one document is read as JSONL (common in the wild)."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError:
         yield from _jsonl(path, bad_rows)
         return
+    if isinstance(data, dict) and data and all(isinstance(v, dict) for v in data.values()):
+        for i, (key, obj) in enumerate(data.items(), start=1):
+            yield i, {"_key": key, **obj}
+        return
     if not isinstance(data, list):
-        raise InputError(f"{path}: expected a JSON array of objects (or JSONL)")
+        raise InputError(f"{path}: expected a JSON array of objects, an object of objects keyed by id, or JSONL")
     for i, obj in enumerate(data, start=1):
         if not isinstance(obj, dict):
             _bad(path, i, f"expected a JSON object, got {type(obj).__name__}", bad_rows)

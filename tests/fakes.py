@@ -56,6 +56,10 @@ class FakeEngine(Engine):
                 scores = [self._score(a) for a in _slots(prompt, "ABCDEFGHIJKLMNOPQRSTUVWXYZ")]
                 out.append(f"Compared them. [[{'ABCDEFGHIJKLMNOPQRSTUVWXYZ'[scores.index(max(scores))]}]]")
                 continue
+            if "[The Start of Assistant's Answer]" in prompt and 'Score: [[0.5]]' in prompt:  # 0-1 grading
+                answer = prompt.split("[The Start of Assistant's Answer]")[1]
+                out.append(f"Compared.\nScore: [[{1.0 if self.good_word in answer else 0.2}]]")
+                continue
             if "[The Start of Assistant's Answer]" in prompt:  # single-answer grading
                 answer = prompt.split("[The Start of Assistant's Answer]")[1]
                 out.append(f"Explained.\nRating: [[{self._score(answer)}]]")

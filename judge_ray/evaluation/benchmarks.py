@@ -51,6 +51,15 @@ Layouts (fields per row; `layout=auto` picks one from the first rows' fields):
 
 Ranked layouts give `{id, question, answers, reference, best, ranks, subset}` (see `evaluation/ranking.py`);
 `max_answers` caps N (a row over it is skipped).
+
+- **mmvet** (MM-Vet, graded): the benchmark is a JSON object keyed by question id, each with `imagename`,
+  `capability` (a list, or text "ocr,math"), `question`, `answer` (the ground truth, `<AND>`/`<OR>` kept);
+  `responses` names the model's answers, a JSON object keyed the same way (or rows of `id`/`answer`), and
+  `descriptions` optionally the images as text, keyed by `imagename` (a text, or {caption, ocr, objects}).
+  A graded item: `{id, question, answer, reference, context, capabilities, subset}` (`evaluation/graded.py`).
+
+`pairs`, `judgelm` and `ranked` rows may carry a `context` (text or {caption, ocr, objects}); the judge sees it
+in a context block (`formats/context.py`), like the reference.
 - **pairs** (this project's labelled pairs): `question`, `answer_a`, `answer_b`, `label` (A, B or tie),
   optional `reference`, `subset` (or `category`).
 """
@@ -63,6 +72,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
 from judge_ray.errors import InputError
+from judge_ray.formats.context import context_text
 from judge_ray.formats.conversation import transcript_for_turn, turns
 from judge_ray.records import as_text, read_records
 from judge_ray.stages.seeds import derive_seed
@@ -87,6 +97,11 @@ class Benchmark:
     items: list[dict]
     skipped: list[dict] = field(default_factory=list)  # {"row", "id", "reason"} per unusable row
     id_field: Optional[str] = None  # the field ids come from; None: row numbers
+
+    @property
+    def graded(self) -> bool:
+        """One answer per item, graded against its reference (MM-Vet), not a pair or a ranking."""
+        return bool(self.items) and "answer" in self.items[0]
 
     @property
     def ranked(self) -> bool:
@@ -184,7 +199,17 @@ def winner_label(obj: dict) -> str:
     raise RowProblem(f"field 'winner' is {winner!r}; expected model_a, model_b, tie or a model's name")
 
 
+def row_context(obj: dict, key: str = "context") -> Optional[str]:
+    """An optional context field as one text, or a problem naming the field."""
+    try:
+        return context_text(obj.get(key))
+    except ValueError as exc:
+        raise RowProblem(f"field {key!r} {exc}") from None
+
+
 def _row_id(obj: dict, layout: str, row: int) -> str:
+    if "_key" in obj:  # a JSON object keyed by id (MM-Vet)
+        return str(obj["_key"])
     if "_rows" in obj:  # an item that spans rows (regrouped): their numbers
         return "+".join(str(r) for r in obj["_rows"])
     for key in LAYOUTS[layout].id_fields:
@@ -236,7 +261,7 @@ def _judgelm(row: int, obj: dict, _: dict) -> dict:
     s1, s2 = read_scores("", row, obj)
     return {"question": question_text(obj, keys["question"]), "answer_a": text(obj, keys["answer_1"]),
             "answer_b": text(obj, keys["answer_2"]), "reference": read_reference("", row, obj),
-            "label": "A" if s1 > s2 else "B" if s2 > s1 else "tie", "subset": ""}
+            "context": row_context(obj), "label": "A" if s1 > s2 else "B" if s2 > s1 else "tie", "subset": ""}
 
 
 def _mtbench(row: int, obj: dict, opts: dict) -> Optional[dict]:
@@ -399,7 +424,7 @@ def _ranked(row: int, obj: dict, opts: dict) -> dict:
         raise RowProblem(f"field 'ranking' names an answer twice: {ranking}")
     ranks = [numbers.index(a) if a in numbers else len(numbers) for a in range(len(answers))]
     ref = as_text(obj.get("reference"))
-    return {"question": question_text(obj, "question"), "answers": answers,
+    return {"question": question_text(obj, "question"), "answers": answers, "context": row_context(obj),
             "reference": ref if ref and ref.strip() else None, "best": [numbers[0]], "ranks": ranks,
             "subset": as_text(obj.get("subset")) or ""}
 
@@ -419,10 +444,43 @@ def _rewardbench2(row: int, obj: dict, opts: dict) -> dict:
             "subset": as_text(obj.get("subset")) or ""}
 
 
+def capabilities(value: Any) -> list[str]:
+    """MM-Vet's `capability`: a list of names, or one text "ocr,math"."""
+    if hasattr(value, "tolist"):
+        value = value.tolist()
+    if isinstance(value, str):
+        value = [v for v in (x.strip() for x in value.split(",")) if v]
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) and v.strip() for v in value):
+        raise RowProblem(f"field 'capability' is {value!r}; expected a list of capability names")
+    return [v.strip() for v in value]
+
+
+def _mmvet(row: int, obj: dict, opts: dict) -> dict:
+    qid = str(obj.get("_key") or obj.get("id") or row)
+    responses = opts["responses"] or {}
+    if qid not in responses:
+        raise RowProblem(f"no response for question {qid!r} in benchmark.responses")
+    answer = as_text(responses[qid])
+    if answer is None:
+        raise RowProblem(f"the response for {qid!r} is {type(responses[qid]).__name__}, not text")
+    image = as_text(obj.get("imagename")) or ""
+    context = None
+    descriptions = opts.get("descriptions")
+    if descriptions is not None and image in descriptions:
+        try:
+            context = context_text(descriptions[image])
+        except ValueError as exc:
+            raise RowProblem(f"the description of {image!r} {exc}") from None
+    caps = capabilities(obj.get("capability"))
+    return {"question": question_text(obj, "question"), "answer": answer, "reference": text(obj, "answer"),
+            "context": context, "capabilities": caps, "subset": ",".join(sorted(caps)), "image": image}
+
+
 def _pairs(row: int, obj: dict, _: dict) -> dict:
     ref = as_text(obj.get("reference"))
     return {"question": question_text(obj, "question"), "answer_a": text(obj, "answer_a"),
             "answer_b": text(obj, "answer_b"), "reference": ref if ref and ref.strip() else None,
+            "context": row_context(obj),
             "label": label_from(obj.get("label"), "label", {"A": "A", "B": "B", "tie": "tie"}),
             "subset": as_text(obj.get("subset") or obj.get("category")) or ""}
 
@@ -447,6 +505,7 @@ LAYOUTS: dict[str, Layout] = {layout.name: layout for layout in (
     Layout("pandalm", _has("response1", "response2", "annotator1"), _pandalm, ("idx",)),
     Layout("mtbench", _has("conversation_a", "conversation_b", "winner"), _mtbench, ()),
     Layout("autoj", _has("response 1", "response 2", "label"), _autoj, ("id",)),
+    Layout("mmvet", _has("imagename", "capability", "question", "answer"), _mmvet, ("_key", "id")),
     Layout("rewardbench2", _has("prompt", "chosen", "rejected", "num_correct"), _rewardbench2, ("id",)),
     Layout("rewardbench", _has("prompt", "chosen", "rejected"), _rewardbench, ("id",), two_class=True),
     Layout("ranked", _has("answers", "ranking"), _ranked, ("id",)),
@@ -460,15 +519,35 @@ LAYOUTS: dict[str, Layout] = {layout.name: layout for layout in (
 )}
 
 
+def keyed(path: Optional[str], what: str, value_field: str) -> Optional[dict]:
+    """A JSON object keyed by id (MM-Vet's results and descriptions), or rows with `id` and `value_field`, as
+    {key: value}."""
+    if path is None:
+        return None
+    from judge_ray.storage import location
+
+    try:
+        data = json.loads(location(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"{what} file not found: {path}") from None
+    except (ValueError, OSError):
+        data = None
+    if isinstance(data, dict):
+        return data
+    return {str(o.get("id", o.get("_key", r))): o.get(value_field) for r, o in read_records(path, what)}
+
+
 def _reason(exc: InputError, row: int) -> str:
     """Helpers shared with training raise `<src>:<row>: reason`; keep the reason."""
     return str(exc).split(f":{row}: ", 1)[-1]
 
 
 def read_benchmark(source: str, layout: str = "auto", split: Optional[str] = None, limit: Optional[int] = None,
-                   turn: int = 1, seed: int = 0, strict: bool = False, max_answers: int = 26) -> Benchmark:
+                   turn: int = 1, seed: int = 0, strict: bool = False, max_answers: int = 26,
+                   responses: Optional[str] = None, descriptions: Optional[str] = None) -> Benchmark:
     """The benchmark's usable items and its skipped rows (each with its reason). `strict`: the first unusable
-    row is a one-line InputError naming file, row and field, as a hand-made file deserves."""
+    row is a one-line InputError naming file, row and field, as a hand-made file deserves. `responses` and
+    `descriptions`: MM-Vet's model answers and image descriptions (files keyed by question id / image name)."""
     bad: list[tuple[int, str]] = []
     rows = read_records(source, "benchmark file", split, None if strict else bad)
     if layout == "auto":
@@ -479,6 +558,12 @@ def read_benchmark(source: str, layout: str = "auto", split: Optional[str] = Non
                              f"({', '.join(LAYOUTS)}); fields are {sorted(first[1])[:8]}")
         layout = found
     reader = LAYOUTS[layout].reader
+    if layout == "mmvet" and responses is None:
+        raise InputError(f"{source}: the mmvet layout grades a model's answers: set benchmark.responses to its "
+                         "results file (a JSON object keyed by question id)")
+    opts = {"turn": turn, "seed": seed, "max_answers": max_answers,
+            "responses": keyed(responses, "benchmark.responses", "answer"),
+            "descriptions": keyed(descriptions, "benchmark.descriptions", "description")}
     if LAYOUTS[layout].regroup:
         rows, lone = LAYOUTS[layout].regroup(rows)
         if strict and lone:
@@ -490,7 +575,7 @@ def read_benchmark(source: str, layout: str = "auto", split: Optional[str] = Non
     for row, obj in rows:
         rid = _row_id(obj, layout, row)
         try:
-            item = reader(row, obj, {"turn": turn, "seed": seed, "max_answers": max_answers})
+            item = reader(row, obj, opts)
         except InputError as exc:
             reason = _reason(exc, row)
             if strict:

@@ -41,6 +41,7 @@ def build_requests(items: Sequence[dict], judge: EvalJudgeConfig, fmt: str, seed
     requests = []
     for item in items:
         ref = item.get("reference") if judge.reference else None
+        ctx = item.get("context") if judge.context else None
         for order in orders:
             pair = (item["answer_a"], item["answer_b"])
             a, b = pair if order in ("AB", "A") else pair[::-1]
@@ -49,11 +50,13 @@ def build_requests(items: Sequence[dict], judge: EvalJudgeConfig, fmt: str, seed
                        "seed": derive_seed(seed, "evaluate", item["id"], order, k),
                        "max_tokens": judge.max_tokens, "temperature": judge.temperature, "top_p": judge.top_p}
                 if judge.grading == "single_answer":
-                    req.update(stage="generate", prompt=grading_prompt(item["question"], a, ref))
+                    req.update(stage="generate", prompt=grading_prompt(item["question"], a, ref, context=ctx))
                 elif fmt == "pairwise":
                     req.update(stage="judge", question=item["question"], answer_a=a, answer_b=b, winner="")
+                    if ctx:
+                        req["context"] = ctx
                 else:
-                    req.update(stage="generate", prompt=judgelm_prompt(item["question"], a, b, ref))
+                    req.update(stage="generate", prompt=judgelm_prompt(item["question"], a, b, ref, context=ctx))
                 requests.append(req)
     return requests
 

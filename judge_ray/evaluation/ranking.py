@@ -87,14 +87,16 @@ def ranked_requests(items: Sequence[dict], judge: EvalJudgeConfig, fmt: str, see
     requests = []
     for item in items:
         ref = item.get("reference") if judge.reference else None
+        ctx = item.get("context") if judge.context else None
         if judge.grading == "single_answer":
-            shown = [(f"s{i}", grading_prompt(item["question"], a, ref)) for i, a in enumerate(item["answers"])]
+            shown = [(f"s{i}", grading_prompt(item["question"], a, ref, context=ctx))
+                     for i, a in enumerate(item["answers"])]
         else:
             shown = []
             for order in item_orders(item, judge, seed):
                 answers = [item["answers"][i] for i in order]
-                prompt = (pairwise_many_prompt(item["question"], answers) if fmt == "pairwise"
-                          else judgelm_many_prompt(item["question"], answers, ref))
+                prompt = (pairwise_many_prompt(item["question"], answers, context=ctx) if fmt == "pairwise"
+                          else judgelm_many_prompt(item["question"], answers, ref, context=ctx))
                 shown.append((order_name(order), prompt))
         for name, prompt in shown:
             for k in range(samples):

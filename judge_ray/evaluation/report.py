@@ -36,6 +36,10 @@ RANKED_HEADER = ["judge", "items", "top-1 [95% CI]", "pairwise acc. [95% CI]", "
 def metrics_row(name: str, m: dict) -> list[str]:
     if m.get("kind") == "ranking":
         return ranked_row(name, m)
+    if m.get("kind") == "graded":
+        from judge_ray.evaluation.graded import graded_row
+
+        return graded_row(name, m)
     swap = m.get("swap", {})
     return [name, str(m["scored"]), pct_with_interval(m["agreement"], m.get("agreement_ci")),
             _pct(m["prf"]["macro"]["precision"]), _pct(m["prf"]["macro"]["recall"]), _pct(m["prf"]["macro"]["f1"]),
@@ -99,6 +103,10 @@ def _skipped_section(skipped: Sequence[dict]) -> list[str]:
 def report_markdown(title: str, benchmark: str, layout: str, rows: Sequence[Sequence[str]], metrics: dict) -> str:
     if metrics.get("kind") == "ranking":
         return ranked_markdown(title, benchmark, layout, rows, metrics)
+    if metrics.get("kind") == "graded":
+        from judge_ray.evaluation.graded import graded_markdown
+
+        return graded_markdown(title, benchmark, layout, rows, metrics, markdown_table, _skipped_section)
     p = metrics["policy"]
     skipped = metrics.get("skipped", [])
     parts = [f"# {title}", "", f"- benchmark: `{benchmark}` (layout {layout}), {metrics['examples']} examples, "
@@ -150,6 +158,29 @@ def plot_confusion(metrics: dict, path: Path, title: str) -> None:
     plt.close(fig)
 
 
+def plot_capabilities(metrics: dict, path: Path, title: str) -> None:
+    """MM-Vet's per-capability scores with their intervals, and the total."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    caps = {**metrics["capabilities"], "total": {"score": metrics["score"], "score_ci": metrics["score_ci"]}}
+    names = list(caps)
+    values = [caps[c]["score"] or 0.0 for c in names]
+    errs = [[v - caps[c]["score_ci"]["low"] for c, v in zip(names, values)],
+            [caps[c]["score_ci"]["high"] - v for c, v in zip(names, values)]]
+    fig, ax = plt.subplots(figsize=(1 + 0.8 * len(names), 3.2))
+    ax.bar(range(len(names)), values, yerr=errs, capsize=3)
+    ax.set_xticks(range(len(names)), names, rotation=30)
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("mean 0-1 score")
+    ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    save_figure(fig, path)
+    plt.close(fig)
+
+
 def plot_positions(metrics: dict, path: Path, title: str) -> None:
     """The share of the judge's picks per slot, one group of bars per N, against 1/N."""
     import matplotlib
@@ -181,7 +212,7 @@ def plot_iterations(per_iter: dict[int, dict], path: Path, title: str) -> None:
 
     iters = sorted(per_iter)
     fig, ax = plt.subplots(figsize=(5, 3.2))
-    series = {"agreement": [per_iter[i]["agreement"] for i in iters]}
+    series = {"agreement" if "prf" in per_iter[iters[0]] else "score": [per_iter[i]["agreement"] for i in iters]}
     if all("prf" in per_iter[i] for i in iters):
         series["macro F1"] = [per_iter[i]["prf"]["macro"]["f1"] for i in iters]
     if all("swap" in per_iter[i] for i in iters):

@@ -20,9 +20,11 @@ from judge_ray.config import VOTING_MODES, EvaluateConfig, config_from_yaml, to_
 from judge_ray.errors import InputError
 from judge_ray.evaluation.benchmarks import Benchmark, read_benchmark, skipped_summary
 from judge_ray.evaluation.judging import build_requests, predictions_from_outputs
+from judge_ray.evaluation.graded import graded_predictions, graded_requests, score_graded
 from judge_ray.evaluation.predictions_file import read_predictions
 from judge_ray.evaluation.ranking import ranked_predictions, ranked_requests, score_ranked
-from judge_ray.evaluation.report import metrics_row, plot_confusion, plot_iterations, plot_positions, report_markdown
+from judge_ray.evaluation.report import (metrics_row, plot_capabilities, plot_confusion, plot_iterations,
+                                         plot_positions, report_markdown)
 from judge_ray.evaluation.scoring import score
 from judge_ray.storage import absolute, location
 from judge_ray.rundir import (RunDir, is_self_taught_run, join, read_json, run_root, trained_iterations, write_json,
@@ -67,7 +69,7 @@ class Evaluation:
 
         b, j = self.cfg.benchmark, self.cfg.judge
         self.bench = read_benchmark(b.path, b.layout, b.split, b.limit, b.turn, self.cfg.run.seed, b.strict,
-                                    b.max_answers)
+                                    b.max_answers, b.responses, b.descriptions)
         self.layout, self.items = self.bench.layout, self.bench.items
         if self.bench.skipped:
             logger.info(f"[evaluate] {len(self.bench.skipped)} row(s) of {b.path} skipped: "
@@ -75,9 +77,10 @@ class Evaluation:
                      + " — listed in metrics.json and summary.md")
         self.judges: list[tuple[Optional[int], str]] = []
         self.from_run = False
-        if j.predictions and self.bench.ranked:
-            raise InputError(f"{b.path} is a ranked benchmark ({self.layout}: N answers per item); a predictions "
-                             "file holds pairwise verdicts: judge it with judge.model")
+        if j.predictions and (self.bench.ranked or self.bench.graded):
+            kind = "ranked benchmark (N answers per item)" if self.bench.ranked else "graded benchmark"
+            raise InputError(f"{b.path} is a {kind}, layout {self.layout}; a predictions file holds pairwise "
+                             "verdicts: judge it with judge.model")
         if j.predictions:
             fmt = "judgelm" if j.format == "auto" else j.format
             self.file_preds = read_predictions(j.predictions, self.items, fmt, self.bench.id_note(),
@@ -141,6 +144,8 @@ def write_result(out: Path, preds: list[dict], judge: dict, cfg: EvaluateConfig,
     p, j = cfg.policy, cfg.judge
     if bench.ranked:
         metrics = score_ranked(preds, bench.layout, bench.skipped)
+    elif bench.graded:
+        metrics = score_graded(preds, bench.layout, bench.skipped)
     else:
         metrics = score(preds, p.ties, p.unparseable, bench.layout, p.predicted_ties, bench.skipped)
     metrics["judge"] = {**judge, "grading": j.grading, "mode": j.mode,
@@ -153,6 +158,8 @@ def write_result(out: Path, preds: list[dict], judge: dict, cfg: EvaluateConfig,
     title = f"{judge.get('model', 'predictions')} on {bench.layout}"
     if bench.ranked:
         plot_positions(metrics, out / "positions.png", title)
+    elif bench.graded:
+        plot_capabilities(metrics, out / "capabilities.png", title)
     else:
         plot_confusion(metrics, out / "confusion.png", title)
     write_json(out / "metrics.json", metrics)
@@ -169,12 +176,14 @@ def judge_benchmarks(model: str, jobs: dict[str, tuple[Benchmark, EvaluateConfig
     from judge_ray.models import resolve_model
 
     path = resolve_model(model)
-    if fmt != "pairwise" and any(cfg.judge.mode == "debiased" and not bench.ranked for bench, cfg, _ in jobs.values()):
+    if fmt != "pairwise" and any(cfg.judge.mode == "debiased" and not bench.ranked and not bench.graded
+                                 for bench, cfg, _ in jobs.values()):
         raise InputError(f"judge.mode=debiased needs a pairwise judge; {model} judges in the {fmt} format")
     requests: list[dict] = []
     for name, (bench, cfg, _) in jobs.items():
         j = cfg.judge
-        built = (ranked_requests if bench.ranked else build_requests)(bench.items, j, fmt, cfg.run.seed)
+        build = ranked_requests if bench.ranked else graded_requests if bench.graded else build_requests
+        built = build(bench.items, j, fmt, cfg.run.seed)
         logger.info(f"[evaluate] {model}: {name}, {len(bench.items)} examples, {len(built)} judge calls "
             f"(format {fmt}, grading {j.grading}, mode {j.mode})")
         requests += [{**r, "benchmark": name} for r in built]
@@ -190,7 +199,9 @@ def judge_benchmarks(model: str, jobs: dict[str, tuple[Benchmark, EvaluateConfig
     results = {}
     for name, (bench, cfg, out) in jobs.items():
         mine = [o for o in outputs if o["benchmark"] == name]
-        preds = (ranked_predictions if bench.ranked else predictions_from_outputs)(bench.items, mine, cfg.judge, fmt)
+        read = (ranked_predictions if bench.ranked else graded_predictions if bench.graded
+                else predictions_from_outputs)
+        preds = read(bench.items, mine, cfg.judge, fmt)
         results[name] = write_result(out, preds, {"model": model, "format": fmt}, cfg, bench)
     return results
 

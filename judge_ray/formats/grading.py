@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import Optional, Union
 
+from judge_ray.formats.context import CONTEXT_NOTE, context_block
 from judge_ray.formats.delimiting import DATA_NOTE, data
 from judge_ray.formats.verdicts import ParseFailure
 
@@ -17,11 +18,19 @@ _SYSTEM = (
     "providing a short explanation. Be as objective as possible. After providing your explanation, you must rate "
     'the response on a scale of 1 to 10 by strictly following this format: "Rating: [[5]]".'
 )
+_SYSTEM_01 = (
+    "Please act as an impartial judge and grade how correct the response of an AI assistant to the question "
+    "displayed below is, compared with the reference answer. Give 1.0 when it says what the reference says, 0.0 "
+    "when it is wrong or says nothing useful, and a value in between, in steps of 0.1, for a partly correct "
+    "response. Begin with a short explanation. Then give the score by strictly following this format: "
+    '"Score: [[0.5]]".'
+)
+SCALES = {"1-10": (1.0, 10.0), "0-1": (0.0, 1.0)}
 _REF_NOTE = " Compare the assistant's answer with the reference answer; identify and correct any mistakes."
 
 RATING_PREFIX = "\n\nRating: [["
 _BRACKETED = re.compile(r"\[\[\s*(\d+(?:\.\d+)?)\s*\]\]")
-_PLAIN = re.compile(r"Rating:\s*(\d+(?:\.\d+)?)", re.IGNORECASE)
+_PLAIN = re.compile(r"(?:Rating|Score):\s*(\d+(?:\.\d+)?)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -34,13 +43,16 @@ class Rating:
 RatingResult = Union[Rating, ParseFailure]
 
 
-def grading_prompt(question: str, answer: str, reference: Optional[str] = None, guard: bool = True) -> str:
+def grading_prompt(question: str, answer: str, reference: Optional[str] = None, guard: bool = True,
+                   context: Optional[str] = None, scale: str = "1-10") -> str:
     """MT-Bench's single-answer prompt; guarded (the default), the texts are neutralised and the answer is
-    declared data (`formats.delimiting`)."""
+    declared data (`formats.delimiting`). `context`: the context block; `scale="0-1"`: a correctness score
+    from 0.0 to 1.0 against the reference (MM-Vet's scale) instead of a 1-10 rating."""
     question, answer, reference = (data(t, guard) for t in (question, answer, reference))
     ref = (f"[The Start of Reference Answer]\n{reference}\n[The End of Reference Answer]\n\n" if reference else "")
-    system = _SYSTEM.format(ref=_REF_NOTE if reference else "") + (f" {DATA_NOTE}" if guard else "")
-    return (f"{system}\n\n[Question]\n{question}\n\n{ref}"
+    system = (_SYSTEM_01 if scale == "0-1" else _SYSTEM.format(ref=_REF_NOTE if reference else "")) + (
+        f" {DATA_NOTE}" if guard else "") + (CONTEXT_NOTE if context else "")
+    return (f"{system}\n\n[Question]\n{question}\n\n{context_block(context, guard)}{ref}"
             f"[The Start of Assistant's Answer]\n{answer}\n[The End of Assistant's Answer]")
 
 
@@ -56,5 +68,5 @@ def parse_rating(text: str, low: float = 1, high: float = 10) -> RatingResult:
     if not low <= score <= high:
         return ParseFailure(f"rating {score:g} outside {low:g}-{high:g}")
     explanation = text[: match.start()].rstrip()
-    explanation = re.sub(r"Rating:\s*$", "", explanation).rstrip()
+    explanation = re.sub(r"(?:Rating|Score):\s*$", "", explanation).rstrip()
     return Rating(score, explanation)

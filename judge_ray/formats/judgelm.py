@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from typing import Optional
 
+from judge_ray.formats.context import CONTEXT_NOTE, context_block
 from judge_ray.formats.delimiting import DATA_NOTE, data
 from judge_ray.formats.verdicts import ParseFailure, Scores, ScoresResult
 
@@ -35,14 +36,15 @@ def enumeration(items: list[str]) -> str:
 
 
 def judgelm_prompt(question: str, answer_1: str, answer_2: str, reference: Optional[str] = None,
-                   guard: bool = True) -> str:
-    """JudgeLM's judge prompt; with `reference`, the reference answer is shown (reference support). Guarded (the
-    default), the texts are neutralised and the system text says answers are data (`formats.delimiting`)."""
-    return judgelm_many_prompt(question, [answer_1, answer_2], reference, guard)
+                   guard: bool = True, context: Optional[str] = None) -> str:
+    """JudgeLM's judge prompt; with `reference`, the reference answer is shown (reference support); with
+    `context`, the context block (`formats.context`). Guarded (the default), the texts are neutralised and the
+    system text says answers are data (`formats.delimiting`)."""
+    return judgelm_many_prompt(question, [answer_1, answer_2], reference, guard, context)
 
 
 def judgelm_many_prompt(question: str, answers: list[str], reference: Optional[str] = None,
-                        guard: bool = True) -> str:
+                        guard: bool = True, context: Optional[str] = None) -> str:
     """JudgeLM's prompt over N >= 2 answers (Assistant 1..N), asking for N scores on the first line."""
     question, reference = data(question, guard), data(reference, guard)
     answers = [data(a, guard) for a in answers]
@@ -53,9 +55,10 @@ def judgelm_many_prompt(question: str, answers: list[str], reference: Optional[s
     )
     blocks = "".join(f"[The Start of Assistant {i}'s Answer]\n{a}\n\n[The End of Assistant {i}'s Answer]\n\n"
                      for i, a in enumerate(answers, start=1))
-    system = _SYSTEM.format(n=n, ref=_REF_NOTE.format(n=n) if reference else "",
+    system = _SYSTEM.format(n=n, ref=(_REF_NOTE.format(n=n) if reference else "") + (CONTEXT_NOTE if context else ""),
                             which=enumeration([str(i) for i in range(1, len(answers) + 1)]))
-    return f"{_HEADER}\n[Question]\n{question}\n\n{ref_block}{blocks}[System]\n{system}{note}"
+    return (f"{_HEADER}\n[Question]\n{question}\n\n{context_block(context, guard)}{ref_block}{blocks}"
+            f"[System]\n{system}{note}")
 
 
 _NUMBER = r"(\d+(?:\.\d+)?)"

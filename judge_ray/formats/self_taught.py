@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from typing import Optional
 
+from judge_ray.formats.context import CONTEXT_NOTE, context_block
 from judge_ray.formats.delimiting import DATA_NOTE, data
 from judge_ray.formats.verdicts import ParseFailure, Verdict, VerdictResult
 
@@ -44,14 +45,15 @@ CHOICES = ("A", "B")
 _VERDICT_RE = re.compile(r"\[\[\s*([AB])\s*\]\]")
 
 
-def pairwise_prompt(question: str, answer_a: str, answer_b: str, guard: bool = True) -> str:
+def pairwise_prompt(question: str, answer_a: str, answer_b: str, guard: bool = True,
+                    context: Optional[str] = None) -> str:
     """The user turn of a pairwise judgment (system text folded in: not every chat template has a system role).
     Guarded (the default), the texts are neutralised and the template says answers are data
-    (`formats.delimiting`); `guard=False` is the earlier, unguarded prompt."""
+    (`formats.delimiting`); `guard=False` is the earlier, unguarded prompt. `context`: the context block."""
     question, answer_a, answer_b = (data(t, guard) for t in (question, answer_a, answer_b))
-    system = f"{SYSTEM} {DATA_NOTE}" if guard else SYSTEM
+    system = (f"{SYSTEM} {DATA_NOTE}" if guard else SYSTEM) + (CONTEXT_NOTE if context else "")
     return (
-        f"{system}\n\n[User Question]\n{question}\n\n"
+        f"{system}\n\n[User Question]\n{question}\n\n{context_block(context, guard)}"
         f"[The Start of Assistant A's Answer]\n{answer_a}\n[The End of Assistant A's Answer]\n\n"
         f"[The Start of Assistant B's Answer]\n{answer_b}\n[The End of Assistant B's Answer]"
     )
@@ -64,15 +66,16 @@ def many_system(n: int) -> str:
     return _MANY.format(n=number_word(n), choices=choices.replace(" and ", ", ") if n == 2 else choices)
 
 
-def pairwise_many_prompt(question: str, answers: list[str], guard: bool = True) -> str:
+def pairwise_many_prompt(question: str, answers: list[str], guard: bool = True, context: Optional[str] = None) -> str:
     """The pairwise judge over N answers (Assistant A, B, C, ...): reasoning, then `[[X]]` naming the best."""
     if len(answers) == 2:
-        return pairwise_prompt(question, answers[0], answers[1], guard)
+        return pairwise_prompt(question, answers[0], answers[1], guard, context)
     question = data(question, guard)
-    system = f"{many_system(len(answers))} {DATA_NOTE}" if guard else many_system(len(answers))
+    system = (f"{many_system(len(answers))} {DATA_NOTE}" if guard else many_system(len(answers))) + (
+        CONTEXT_NOTE if context else "")
     blocks = "\n\n".join(f"[The Start of Assistant {x}'s Answer]\n{data(a, guard)}\n[The End of Assistant {x}'s Answer]"
                          for x, a in zip(LETTERS, answers))
-    return f"{system}\n\n[User Question]\n{question}\n\n{blocks}"
+    return f"{system}\n\n[User Question]\n{question}\n\n{context_block(context, guard)}{blocks}"
 
 
 def parse_best(text: str, n: int) -> tuple[Optional[int], str]:

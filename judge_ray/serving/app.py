@@ -177,7 +177,7 @@ class JudgeDeployment:
             raise HTTPError(422, "mode: debiased reads a pairwise judge's probabilities; this judge writes "
                                  f"{self.service.fmt} scores", "mode")
         self._check_size({"question": body.question, "answer_a": body.answer_a, "answer_b": body.answer_b,
-                          "reference": body.reference})
+                          "reference": body.reference, "context": body.context})
         answered = await within(self.cfg.serve.request_timeout_s, self._judge_batch.submit(body.model_dump()))
         out = _answer(answered[0])
         return JudgeResponse(winner=out["winner"], confidence=out["confidence"], orders_agree=out["orders_agree"],
@@ -192,7 +192,7 @@ class JudgeDeployment:
         limit = self.cfg.serve.max_answers
         if len(body.answers) > limit:
             raise HTTPError(422, f"answers: {len(body.answers)} given, at most {limit} (serve.max_answers)", "answers")
-        self._check_size({"question": body.question, "reference": body.reference,
+        self._check_size({"question": body.question, "reference": body.reference, "context": body.context,
                           **{f"answers.{i}": a for i, a in enumerate(body.answers)}})
         answered = await within(self.cfg.serve.request_timeout_s, self._rank_batch.submit(body.model_dump()))
         out = _answer(answered[0])
@@ -202,7 +202,8 @@ class JudgeDeployment:
               responses={401: {"model": ErrorBody}, 413: {"model": ErrorBody}, 422: {"model": ErrorBody},
                          503: {"model": ErrorBody}, 504: {"model": ErrorBody}})
     async def grade(self, body: GradeRequest) -> GradeResponse:
-        self._check_size({"question": body.question, "answer": body.answer, "reference": body.reference})
+        self._check_size({"question": body.question, "answer": body.answer, "reference": body.reference,
+                          "context": body.context})
         answered = await within(self.cfg.serve.request_timeout_s, self._grade_batch.submit(body.model_dump()))
         out = _answer(answered[0])
         return GradeResponse(score=out["score"], confidence=out["confidence"], explanation=out["explanation"],

@@ -12,7 +12,7 @@ from typing import Literal, Optional
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 NonEmpty = Field(min_length=1)
-MAY_BE_EMPTY = ("answer", "answer_a", "answer_b", "answers", "reference")
+MAY_BE_EMPTY = ("answer", "answer_a", "answer_b", "answers", "reference", "context")
 
 
 def text_problem(value: str) -> Optional[str]:
@@ -51,6 +51,8 @@ class JudgeRequest(_Strict):
     answer_a: str
     answer_b: str
     reference: Optional[str] = None
+    context: Optional[str] = Field(default=None, description="what the question refers to that the judge cannot "
+                                                            "see (an image as text: caption, OCR, objects)")
     mode: Literal["single", "both", "vote", "swap", "debiased"] = Field(
         default="single", description="single: one order; both: both orders, combined (as evaluation's "
                                       "judge.mode=both; `swap` is its old name, still accepted); vote: `samples` "
@@ -70,6 +72,8 @@ class RankRequest(_Strict):
                                description="the N >= 2 answers to rank (at most serve.max_answers); an empty "
                                            "answer is an answer")
     reference: Optional[str] = None
+    context: Optional[str] = Field(default=None, description="what the question refers to that the judge cannot "
+                                                            "see (an image as text: caption, OCR, objects)")
     mode: Literal["single", "rotations"] = Field(
         default="rotations", description="single: the answers in the order given, one judgment; rotations: the N "
                                          "cyclic shifts (every answer in every slot once), scores averaged, which "
@@ -97,6 +101,8 @@ class GradeRequest(_Strict):
     question: str = NonEmpty
     answer: str
     reference: Optional[str] = None
+    context: Optional[str] = Field(default=None, description="what the question refers to that the judge cannot "
+                                                            "see (an image as text: caption, OCR, objects)")
 
 
 class Timings(BaseModel):

@@ -61,10 +61,10 @@ class JudgeService:
         items, plans, engine_rows = [], [], []
         for idx, r in enumerate(requests):
             item = {"id": str(idx), "question": r["question"], "answer_a": r["answer_a"], "answer_b": r["answer_b"],
-                    "reference": r.get("reference"), "label": "", "subset": ""}
+                    "reference": r.get("reference"), "context": r.get("context") or None, "label": "", "subset": ""}
             plan = self._plan(r)
             seed = derive_seed("serve", r["question"], r["answer_a"], r["answer_b"], r.get("reference"),
-                               MODES[r["mode"]])
+                               MODES[r["mode"]], *([r["context"]] if r.get("context") else []))
             items.append(item)
             plans.append(plan)
             # seeds from the request alone (not its place in the batch): rows are re-tagged with the batch index
@@ -108,11 +108,13 @@ class JudgeService:
         rows, items = [], []
         for idx, r in enumerate(requests):
             item = {"id": "request", "question": r["question"], "answers": list(r["answers"]),
-                    "reference": r.get("reference"), "best": [], "ranks": None, "subset": ""}
+                    "reference": r.get("reference"), "context": r.get("context") or None, "best": [], "ranks": None,
+                    "subset": ""}
             plan = EvalJudgeConfig(mode="single" if r["mode"] == "single" else "both", grading="pairwise",
                                    reference=True, samples=1, temperature=0.0, top_p=1.0,
                                    max_tokens=self.s.max_tokens)
-            seed = derive_seed("serve-rank", r["question"], *r["answers"], r.get("reference"), r["mode"])
+            seed = derive_seed("serve-rank", r["question"], *r["answers"], r.get("reference"), r["mode"],
+                               r.get("context"))
             rows += [{**row, "item_id": str(idx)} for row in ranked_requests([item], plan, self.fmt, seed)]
             items.append(({**item, "id": str(idx)}, plan))
         with self.lock:
@@ -137,8 +139,10 @@ class JudgeService:
 
     def grade(self, requests: Sequence[dict]) -> list[dict]:
         """A 1-10 rating per answer: the explanation, then `Rating: [[` and a constrained choice of the number."""
-        prompts = [self.engine.chat(grading_prompt(r["question"], r["answer"], r.get("reference"))) for r in requests]
-        seeds = [derive_seed("serve-grade", r["question"], r["answer"], r.get("reference")) for r in requests]
+        prompts = [self.engine.chat(grading_prompt(r["question"], r["answer"], r.get("reference"),
+                                                   context=r.get("context") or None)) for r in requests]
+        seeds = [derive_seed("serve-grade", r["question"], r["answer"], r.get("reference"),
+                             *([r["context"]] if r.get("context") else [])) for r in requests]
         params = [SamplingParams(max_tokens=self.s.max_tokens, temperature=0.0, seed=s) for s in seeds]
         with self.lock:
             results = self.engine.generate_then_choose(prompts, params, RATING_PREFIX, self.ratings, 0.0, seeds)

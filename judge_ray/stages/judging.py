@@ -43,6 +43,11 @@ def judgment_requests(pairs: Sequence[dict], samples: int, seed: int, stage: str
     return rows
 
 
+def _context(row: dict) -> str | None:
+    value = row.get("context")  # absent, None or NaN (a column other rows filled): no context block
+    return value if isinstance(value, str) and value else None
+
+
 def _guarded(row: dict) -> bool:
     flag = row.get("prompt_guard")  # absent, None or NaN: guarded
     return flag is None or bool(flag)
@@ -57,7 +62,8 @@ def judge_batch(engine: Engine, rows: list[dict], max_tokens: int = 128, tempera
     """
     get = lambda r, key, default: default if r.get(key) is None else r[key]  # noqa: E731
     # `prompt_guard` false: the unguarded prompt (benchmarks/judge_attacks.py's undefended reading)
-    users = [pairwise_prompt(r["question"], r["answer_a"], r["answer_b"], guard=_guarded(r)) for r in rows]
+    users = [pairwise_prompt(r["question"], r["answer_a"], r["answer_b"], guard=_guarded(r), context=_context(r))
+             for r in rows]
     budgets = [int(get(r, "max_tokens", max_tokens)) for r in rows]
     temps = [get(r, "temperature", temperature) for r in rows]
     verdict_seeds = [derive_seed(r["seed"], "verdict") for r in rows]

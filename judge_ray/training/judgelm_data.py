@@ -6,7 +6,8 @@ Accepted layouts (detected from the first row):
   `question_body` [question], `answer1_body` [answer1, answer_1], `answer2_body` [answer2, answer_2],
   `score` = [s1, s2] [scores; or score_1 + score_2], `text` [explanation] (a leading `s1 s2` line is
   dropped: the score line is rewritten from `score`), optional `reference` (text or {"text": ...})
-  [reference_answer], optional `question_id`/`id`.
+  [reference_answer], optional `context` (text, or {caption, ocr, objects}: an image described as text),
+  optional `question_id`/`id`.
 - **sft** — the self-taught loop's `sft.parquet` (or any file with `prompt` and `response`): used as is.
 
 Recipes (JudgeLM section 4), each a config switch with a ratio, decided per record from a derived seed so
@@ -15,6 +16,8 @@ the same config gives the same examples in any order or worker count:
 - swap augmentation: answers, scores and every "Assistant 1"/"Assistant 2" mention in the explanation
   exchanged; `add` keeps the original and adds the swap, `replace` swaps in place (JudgeLM's own code).
 - reference support: the reference answer shown in the prompt; reference drop: removed from a share of them.
+- context support and context drop: the same for the context block (JudgeLM's multimodal judging, the image
+  given as text), decided apart from the reference.
 """
 from __future__ import annotations
 
@@ -23,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any, Optional, Sequence
 
 from judge_ray.errors import InputError
+from judge_ray.formats.context import context_text
 from judge_ray.formats.judgelm import judgelm_prompt, parse_scores, score_line
 from judge_ray.formats.swap import swap_labels
 from judge_ray.formats.verdicts import Scores
@@ -46,6 +50,8 @@ class Recipe:
     reference: bool = True  # reference support
     reference_drop: float = 0.5
     seed: int = 0
+    context: bool = True  # context support
+    context_drop: float = 0.5
 
 
 def field_for(obj: dict, name: str) -> Optional[str]:
@@ -109,6 +115,14 @@ def read_reference(path: Any, row: int, obj: dict) -> Optional[str]:
     return value
 
 
+def read_context(path: Any, row: int, obj: dict) -> Optional[str]:
+    """The row's optional `context` as one text (`formats.context.context_text`), or a one-line error."""
+    try:
+        return context_text(obj.get("context"))
+    except ValueError as exc:
+        raise InputError(f"{path}:{row}: field 'context' {exc}") from None
+
+
 def read_judgelm_records(source: str, split: Optional[str] = None,
                          limit: Optional[int] = None) -> tuple[str, list[dict]]:
     """(layout, records). judgelm records: id, question, answer_1, answer_2, reference, score_1, score_2,
@@ -137,7 +151,8 @@ def read_judgelm_records(source: str, split: Optional[str] = None,
         out.append({"id": rid, "question": require_text(source, row, obj, fields["question"]),
                     "answer_1": require_text(source, row, obj, fields["answer_1"]),
                     "answer_2": require_text(source, row, obj, fields["answer_2"]),
-                    "reference": read_reference(source, row, obj), "score_1": s1, "score_2": s2,
+                    "reference": read_reference(source, row, obj), "context": read_context(source, row, obj),
+                    "score_1": s1, "score_2": s2,
                     "explanation": explanation.strip()})
     return layout, out
 
@@ -146,7 +161,7 @@ def _decide(recipe: Recipe, what: str, rid: str, ratio: float) -> bool:
     return ratio > 0 and random.Random(derive_seed(recipe.seed, what, rid)).random() < ratio
 
 
-def judgelm_example(record: dict, swapped: bool, show_reference: bool) -> dict:
+def judgelm_example(record: dict, swapped: bool, show_reference: bool, show_context: bool = False) -> dict:
     """One training example; `swapped` exchanges everything that names a slot."""
     a1, a2, s1, s2 = record["answer_1"], record["answer_2"], record["score_1"], record["score_2"]
     explanation = record["explanation"]
@@ -154,9 +169,11 @@ def judgelm_example(record: dict, swapped: bool, show_reference: bool) -> dict:
         a1, a2, s1, s2 = a2, a1, s2, s1
         explanation = swap_labels(explanation, NAMES)
     reference = record["reference"] if show_reference else None
+    context = record.get("context") if show_context else None
     response = score_line(s1, s2) + (f"\n{explanation}" if explanation else "")
-    return {"id": record["id"], "prompt": judgelm_prompt(record["question"], a1, a2, reference), "response": response,
-            "swapped": swapped, "reference_shown": reference is not None}
+    return {"id": record["id"], "prompt": judgelm_prompt(record["question"], a1, a2, reference, context=context),
+            "response": response, "swapped": swapped, "reference_shown": reference is not None,
+            "context_shown": context is not None}
 
 
 def apply_recipes(records: Sequence[dict], recipe: Recipe) -> list[dict]:
@@ -168,16 +185,19 @@ def apply_recipes(records: Sequence[dict], recipe: Recipe) -> list[dict]:
         rid = record["id"]
         show_ref = bool(recipe.reference and record["reference"]
                         and not _decide(recipe, "reference_drop", rid, recipe.reference_drop))
+        show_ctx = bool(recipe.context and record.get("context")
+                        and not _decide(recipe, "context_drop", rid, recipe.context_drop))
         swap = _decide(recipe, "swap", rid, recipe.swap_ratio)
         if recipe.swap_mode == "replace":
-            examples.append(judgelm_example(record, swap, show_ref))
+            examples.append(judgelm_example(record, swap, show_ref, show_ctx))
         else:
-            examples.append(judgelm_example(record, False, show_ref))
+            examples.append(judgelm_example(record, False, show_ref, show_ctx))
             if swap:
-                examples.append(judgelm_example(record, True, show_ref))
+                examples.append(judgelm_example(record, True, show_ref, show_ctx))
     return examples
 
 
 def recipe_stats(examples: Sequence[dict]) -> dict:
     return {"examples": len(examples), "swapped": sum(bool(e.get("swapped")) for e in examples),
-            "reference_shown": sum(bool(e.get("reference_shown")) for e in examples)}
+            "reference_shown": sum(bool(e.get("reference_shown")) for e in examples),
+            "context_shown": sum(bool(e.get("context_shown")) for e in examples)}

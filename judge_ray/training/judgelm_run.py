@@ -28,7 +28,7 @@ def build_examples(cfg: TrainJudgeConfig) -> tuple[str, list[dict]]:
     if layout == "sft":
         return layout, [{**r, "swapped": False, "reference_shown": False} for r in records]
     r = cfg.recipe
-    recipe = Recipe(r.swap_ratio, r.swap_mode, r.reference, r.reference_drop, cfg.run.seed)
+    recipe = Recipe(r.swap_ratio, r.swap_mode, r.reference, r.reference_drop, cfg.run.seed, r.context, r.context_drop)
     return layout, apply_recipes(records, recipe)
 
 

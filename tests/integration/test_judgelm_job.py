@@ -101,3 +101,22 @@ def test_evaluate_n_answers_over_rotations(judgelm_run, tmp_path):
     text = (out / "summary.md").read_text()
     assert "RewardBench 2 score" in text and "Kendall tau" in text and "## Skipped rows (3)" in text
     assert (out / "positions.png").stat().st_size > 0
+
+
+def test_grade_mmvet_answers_with_the_image_as_text(judgelm_run, tmp_path):
+    """MM-Vet: the model's answers graded 0-1 against the ground truth, the image descriptions as context."""
+    pub = FIX / "benchmarks" / "published" / "mmvet"
+    cfg = load_config(None, [f"benchmark.path={pub / 'mm-vet.json'}", f"benchmark.responses={pub / 'results.json'}",
+                             f"benchmark.descriptions={pub / 'descriptions.json'}",
+                             f"judge.model={judgelm_run / 'model'}",
+                             "judge.grading=single_answer", "judge.mode=single", "judge.max_tokens=6",
+                             "engine=transformers", f"run.root={tmp_path}", "run.name=mmvet", "ray.actor_cpus=1"],
+                      EvaluateConfig)
+    out = run_evaluation(cfg)
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["kind"] == "graded" and m["examples"] == 3 and m["skipped_rows"] == 3
+    assert set(m["capabilities"]) == {"math", "ocr", "rec"} and m["capabilities"]["ocr"]["n"] == 2
+    assert 0.0 <= m["score"] <= 1.0 and m["score_ci"]["n"] == 3
+    preds = [json.loads(line) for line in (out / "predictions.jsonl").read_text().splitlines()]
+    assert [len(p["calls"]) for p in preds] == [1, 1, 1]
+    assert "total" in (out / "summary.md").read_text() and (out / "capabilities.png").stat().st_size > 0

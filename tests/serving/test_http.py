@@ -71,8 +71,12 @@ def test_judge_modes(http, mode, samples, calls):
     assert http.post("/v1/judge", json=body).json()["winner"] == out["winner"]  # seeded by the request
 
 
-def test_reference_and_grade(http):
+def test_reference_context_and_grade(http):
     assert http.post("/v1/judge", json={**PAIR, "reference": "4"}).status_code == 200
+    ctx = http.post("/v1/judge", json={**PAIR, "context": "Caption: a blackboard reading 2+2"})
+    assert ctx.status_code == 200, ctx.text
+    r = http.post("/v1/grade", json={"question": "q", "answer": "a", "context": "word " * 400})
+    assert r.status_code == 413 and r.json()["field"] == "context"
     out = http.post("/v1/grade", json={"question": "What is 2+2?", "answer": "4", "reference": "4"}).json()
     assert 1 <= out["score"] <= 10 and 0 < out["confidence"] <= 1 and out["model"] == "tiny"
 
@@ -157,8 +161,9 @@ def test_every_string_field_holds_under_surrogates_nuls_and_control_characters(h
 
     hostile = st.text(st.characters(codec=None, categories=["Cs", "Cc", "Cf", "Zs", "Lu", "Nd", "Po"]),
                       max_size=12)
-    routes = {"/v1/judge": ["question", "answer_a", "answer_b", "reference"],
-              "/v1/grade": ["question", "answer", "reference"], "/v1/rank": ["question", "reference"]}
+    routes = {"/v1/judge": ["question", "answer_a", "answer_b", "reference", "context"],
+              "/v1/grade": ["question", "answer", "reference", "context"],
+              "/v1/rank": ["question", "reference", "context"]}
     seen = []
 
     @settings(max_examples=60, deadline=None, database=None, derandomize=True, suppress_health_check=list(HealthCheck))

@@ -56,3 +56,20 @@ def test_rank_scores_every_answer_over_the_rotations():
     unread = service("judgelm").rank([{"question": "UNREADABLE", "answers": ["a", "b"], "mode": "rotations"}])[0]
     assert unread["best"] is None and unread["scores"] == [None, None] and unread["orders_read"] == 0
     assert svc.rank([{"question": "q", "answers": ["bad", "GOOD", "meh"], "mode": "rotations"}])[0] == rot
+
+
+def test_context_reaches_every_route():
+    svc = service("pairwise")
+    seen = []
+    svc.engine._generate_orig = svc.engine._generate
+
+    def spy(prompts, params):
+        seen.extend(prompts)
+        return svc.engine._generate_orig(prompts, params)
+
+    svc.engine._generate = spy
+    ctx = "Caption: a cat on a sofa"
+    svc.judge([{**GOOD_A, "mode": "single", "context": ctx}])
+    svc.grade([{"question": "q", "answer": "a", "context": ctx}])
+    svc.rank([{"question": "q", "answers": ["a", "b", "c"], "mode": "single", "context": ctx}])
+    assert len(seen) >= 3 and all("[The Start of Context]\nCaption: a cat on a sofa" in p for p in seen)

@@ -46,9 +46,9 @@ def test_recipes_follow_their_ratios_and_seed():
     assert len(replace) == 400 and recipe_stats(replace)["swapped"] == stats["swapped"]
     assert apply_recipes(records, Recipe(seed=1)) != apply_recipes(records, Recipe(seed=2))
     none = apply_recipes(records, Recipe(swap_ratio=0.0, reference=False))
-    assert recipe_stats(none) == {"examples": 400, "swapped": 0, "reference_shown": 0}
+    assert recipe_stats(none) == {"examples": 400, "swapped": 0, "reference_shown": 0, "context_shown": 0}
     full = apply_recipes(records, Recipe(swap_ratio=1.0, reference_drop=0.0))
-    assert recipe_stats(full) == {"examples": 800, "swapped": 400, "reference_shown": 800}
+    assert recipe_stats(full) == {"examples": 800, "swapped": 400, "reference_shown": 800, "context_shown": 0}
 
 
 def test_decisions_do_not_depend_on_record_order():
@@ -85,3 +85,23 @@ def test_bad_rows_name_file_row_and_field(tmp_path, row, message):
     path.write_text(json.dumps(row) + "\n")
     with pytest.raises(InputError, match=message):
         read_judgelm_records(str(path))
+
+
+def test_context_support_and_drop_like_the_reference(tmp_path):
+    records = [{**RECORD, "id": str(i), "context": "Caption: a red bus"} for i in range(400)]
+    examples = apply_recipes(records, Recipe(swap_ratio=0.0, reference_drop=0.5, context_drop=0.25))
+    shown = [e for e in examples if e["context_shown"]]
+    assert 0.65 < len(shown) / 400 < 0.85  # decided apart from the reference (drop 0.5)
+    assert all("[The Start of Context]\nCaption: a red bus" in e["prompt"] for e in shown)
+    assert not any("[The Start of Context]" in e["prompt"] for e in examples if not e["context_shown"])
+    both = sum(e["context_shown"] and e["reference_shown"] for e in examples) / 400
+    assert 0.28 < both < 0.47  # independent decisions: about 0.75 * 0.5
+    assert recipe_stats(apply_recipes(records, Recipe(context=False)))["context_shown"] == 0
+    row = {"question_body": "q", "answer1_body": "a", "answer2_body": "b", "score": [7, 2], "text": "7 2\nok",
+           "context": {"caption": "a bus", "ocr": "No. 7"}}
+    (tmp_path / "t.jsonl").write_text(json.dumps(row) + "\n" + json.dumps({**row, "context": ["x"]}) + "\n")
+    with pytest.raises(InputError, match=r"t.jsonl:2: field 'context' is list, not text"):
+        read_judgelm_records(str(tmp_path / "t.jsonl"))
+    (tmp_path / "t.jsonl").write_text(json.dumps(row) + "\n")
+    context = read_judgelm_records(str(tmp_path / "t.jsonl"))[1][0]["context"]
+    assert context == "Caption: a bus\nText in the image (OCR): No. 7"

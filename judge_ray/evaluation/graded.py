@@ -1,0 +1,112 @@
+"""Reference-based single-answer grading on a 0-1 scale, reported the way MM-Vet reports a model: the mean
+score overall, per capability (an item counts for each capability it lists) and per capability combination.
+Pure: the engine work happens in between.
+
+    graded items --graded_requests--> requests --engine--> outputs --graded_predictions--> predictions --score_graded
+
+A graded item is `{id, question, answer, reference, context, capabilities, subset}`. The judge reads the
+question, the context block (the image as text), the reference (MM-Vet's ground truth) and the answer, and
+writes `Score: [[s]]` with s in [0, 1]. An unreadable output scores 0 (MM-Vet's grader gives 0.0 when it
+cannot read its own grade after its retries) and is counted.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import TYPE_CHECKING, Sequence
+
+from judge_ray.evaluation.intervals import interval
+from judge_ray.formats.grading import grading_prompt, parse_rating
+from judge_ray.stages.seeds import derive_seed
+
+if TYPE_CHECKING:
+    from judge_ray.config import EvalJudgeConfig
+
+
+def graded_requests(items: Sequence[dict], judge: EvalJudgeConfig, fmt: str, seed: int) -> list[dict]:
+    samples = judge.samples if judge.mode in ("vote", "both_vote") else 1
+    requests = []
+    for item in items:
+        prompt = grading_prompt(item["question"], item["answer"], item["reference"] if judge.reference else None,
+                                context=item.get("context") if judge.context else None, scale="0-1")
+        for k in range(samples):
+            requests.append({"item_id": item["id"], "order": "A", "sample": k, "stage": "generate", "prompt": prompt,
+                             "seed": derive_seed(seed, "evaluate", item["id"], "graded", k),
+                             "max_tokens": judge.max_tokens, "temperature": judge.temperature, "top_p": judge.top_p})
+    return requests
+
+
+def graded_predictions(items: Sequence[dict], outputs: Sequence[dict], judge: EvalJudgeConfig,
+                       fmt: str) -> list[dict]:
+    by_item: dict[str, list[dict]] = defaultdict(list)
+    for out in outputs:
+        by_item[out["item_id"]].append(out)
+    preds = []
+    for item in items:
+        calls = []
+        for out in sorted(by_item[item["id"]], key=lambda o: o["sample"]):
+            r = parse_rating(out.get("output") or "", low=0.0, high=1.0)
+            calls.append({"sample": out["sample"], "seed": out["seed"], "output": out.get("output", ""),
+                          "score": r.score if r.ok else None, "failure": "" if r.ok else r.reason})
+        read = [c["score"] for c in calls if c["score"] is not None]
+        preds.append({"id": item["id"], "subset": item.get("subset", ""), "capabilities": item["capabilities"],
+                      "calls": calls, "score": sum(read) / len(read) if read else None,
+                      "outputs": len(calls), "unparsed_outputs": len(calls) - len(read)})
+    return preds
+
+
+def _mean(values: Sequence[float]) -> dict:
+    mean = sum(values) / len(values) if values else None
+    return {"score": mean, "n": len(values), "score_ci": interval(mean, len(values))}
+
+
+def score_graded(preds: Sequence[dict], layout: str = "", skipped: Sequence[dict] = ()) -> dict:
+    """Mean 0-1 score overall, per capability and per capability combination, each with n and a 95% interval
+    (Wilson on the mean score, as for fractional agreement); unreadable grades score 0."""
+    scores = [p["score"] if p["score"] is not None else 0.0 for p in preds]
+    caps: dict[str, list[float]] = defaultdict(list)
+    combos: dict[str, list[float]] = defaultdict(list)
+    for p, s in zip(preds, scores):
+        for c in p["capabilities"]:
+            caps[c].append(s)
+        combos[p["subset"]].append(s)
+    overall = _mean(scores)
+    outputs = sum(p["outputs"] for p in preds)
+    return {"kind": "graded", "examples": len(preds), "scored": len(preds), "skipped_rows": len(skipped),
+            "skipped": list(skipped), "score": overall["score"], "score_ci": overall["score_ci"],
+            "agreement": overall["score"] or 0.0, "agreement_ci": overall["score_ci"],
+            "capabilities": {c: _mean(v) for c, v in sorted(caps.items())},
+            "combinations": {c: _mean(v) for c, v in sorted(combos.items())},
+            "unreadable_grades": sum(p["score"] is None for p in preds),
+            "parse_failure_rate": sum(p["unparsed_outputs"] for p in preds) / outputs if outputs else 0.0,
+            "scale": "0-1", "layout": layout}
+
+
+def graded_row(name: str, m: dict) -> list[str]:
+    from judge_ray.evaluation.intervals import pct_with_interval
+
+    return [name, str(m["scored"]), pct_with_interval(m["score"], m["score_ci"]), str(m["unreadable_grades"]),
+            f"{100 * m['parse_failure_rate']:.1f}%"]
+
+
+GRADED_HEADER = ["judge", "items", "mean score [95% CI]", "unreadable grades", "parse failures"]
+
+
+def graded_markdown(title: str, benchmark: str, layout: str, rows: Sequence[Sequence[str]], metrics: dict,
+                    table, skipped_section) -> str:
+    """MM-Vet's report: total and per capability (and combination), as percentages of the 0-1 scale."""
+    from judge_ray.evaluation.intervals import pct_with_interval
+
+    caps = metrics["capabilities"]
+    parts = [f"# {title}", "", f"- benchmark: `{benchmark}` (layout {layout}), {metrics['examples']} graded answers, "
+             f"{metrics['skipped_rows']} unusable row(s) skipped",
+             "- each answer graded 0-1 against the reference (the ground truth), with the context block when the "
+             "image has a description; unreadable grades score 0; intervals: 95% Wilson on the mean score", "",
+             table(rows, GRADED_HEADER), "",
+             table([[pct_with_interval(caps[c]["score"], caps[c]["score_ci"]) for c in caps]
+                    + [pct_with_interval(metrics["score"], metrics["score_ci"])]], list(caps) + ["total"]), "",
+             table([[c, str(v["n"]), pct_with_interval(v["score"], v["score_ci"])]
+                    for c, v in metrics["combinations"].items()],
+                   ["capabilities", "items", "mean score [95% CI]"])]
+    parts += skipped_section(metrics.get("skipped", []))
+    return "\n".join(parts) + "\n"
+
