@@ -81,11 +81,9 @@ class FakeEngine(Engine):
         for prompt in prompts:
             self.calls.append(("choose", 0))
             scores = {o: 0.0 for o in options}
-            if set(options) == {"A", "B"} and "Assistant A's Answer]" in prompt:
-                a = prompt.split("[The Start of Assistant A's Answer]")[1].split("[The End of Assistant A")[0]
-                b = prompt.split("[The Start of Assistant B's Answer]")[1].split("[The End of Assistant B")[0]
-                scores["A"] = self.confidence * (self.good_word in a)
-                scores["B"] = self.confidence * (self.good_word in b)
+            if options and options[0] == "A" and "Assistant A's Answer]" in prompt:  # pairwise over N slots
+                for o, answer in zip(options, _slots(prompt, "".join(options))):
+                    scores[o] = self.confidence * (self.good_word in answer)
             elif options and options[0] == "1":  # difficulty: longer instructions are "harder"
                 scores = {o: (int(o) if len(prompt) > 400 else -int(o)) * 0.5 for o in options}
             else:  # categories: the first option

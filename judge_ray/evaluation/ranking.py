@@ -12,11 +12,12 @@ How the judge sees them (an *order* is a permutation: slot p shows answer order[
 - `mode=single`: the published order only;
 - otherwise, the N cyclic shifts (every answer in every slot once, the N-answer analogue of both orders),
   then seeded further permutations up to `judge.rotations` (capped at N!).
-- JudgeLM format: one call per order writes N scores; pairwise format: one call per order names the best
-  (`[[A]]`..); `grading=single_answer`: one call per answer, rated alone (orders do not arise).
+- JudgeLM format: one call per order writes N scores; pairwise format: one call per order reasons, then makes
+  a constrained choice among `[[A]]`..`[[X]]` (the pair judge's read, `stages.judging.choose_best_batch`), with
+  the model's probability of each slot; `grading=single_answer`: one call per answer, rated alone.
 
-Each answer's score is averaged over the orders whose output could be read (JudgeLM: its score; pairwise: the
-share of orders that named it best; single-answer: its rating). The ranking sorts by that score; answers with
+Each answer's score is averaged over the orders whose output could be read (JudgeLM: its score; pairwise: its
+probability of being the best; single-answer: its rating). The ranking sorts by that score; answers with
 equal scores are tied. Averaging over the rotations is the verdict with the position prior cancelled: every
 answer met every slot's prior once.
 """
@@ -98,9 +99,11 @@ def ranked_requests(items: Sequence[dict], judge: EvalJudgeConfig, fmt: str, see
                 prompt = (pairwise_many_prompt(item["question"], answers, context=ctx) if fmt == "pairwise"
                           else judgelm_many_prompt(item["question"], answers, ref, context=ctx))
                 shown.append((order_name(order), prompt))
+        choose = fmt == "pairwise" and judge.grading != "single_answer"
         for name, prompt in shown:
             for k in range(samples):
-                requests.append({"item_id": item["id"], "order": name, "sample": k, "stage": "generate",
+                requests.append({"item_id": item["id"], "order": name, "sample": k,
+                                 "stage": "choose_best" if choose else "generate", "n": len(item["answers"]),
                                  "prompt": prompt, "seed": derive_seed(seed, "evaluate", item["id"], name, k),
                                  "max_tokens": judge.max_tokens, "temperature": judge.temperature,
                                  "top_p": judge.top_p})
@@ -108,17 +111,28 @@ def ranked_requests(items: Sequence[dict], judge: EvalJudgeConfig, fmt: str, see
 
 
 # ---- outputs -> per-answer scores ----
-def read_call(text: Optional[str], order: str, n: int, fmt: str, grading: str) -> tuple[dict[int, float], str]:
+def call_text(out: dict) -> str:
+    """A call's output as written: free text, or the reasoning and the constrained choice."""
+    if "choice" in out:
+        return f"{out.get('reasoning', '')} [[{out['choice']}]]".strip()
+    return out.get("output") or ""
+
+
+def read_call(out: dict, n: int, fmt: str, grading: str) -> tuple[dict[int, float], str]:
     """({answer index: score} this call gives, failure reason): JudgeLM scores mapped back from slots to answers,
-    the pairwise best as 1 (the others 0), a single-answer rating for its one answer."""
+    the pairwise slot probabilities mapped the same way (free text naming `[[X]]`: 1 for it, 0 for the others),
+    a single-answer rating for its one answer."""
+    order, text = out["order"], call_text(out)
     if grading == "single_answer":
-        r = parse_rating(text or "")
+        r = parse_rating(text)
         return ({int(order[1:]): r.score} if r.ok else {}), ("" if r.ok else r.reason)
     slots = parse_order(order)
+    if out.get("slot_probs") is not None:
+        return {a: float(out["slot_probs"][slot]) for slot, a in enumerate(slots)}, ""
     if fmt == "pairwise":
-        best, reason = parse_best(text or "", n)
+        best, reason = parse_best(text, n)
         return ({a: float(slot == best) for slot, a in enumerate(slots)} if best is not None else {}), reason
-    scores, reason = parse_score_list(text or "", n)
+    scores, reason = parse_score_list(text, n)
     return ({a: scores[slot] for slot, a in enumerate(slots)} if scores else {}), reason
 
 
@@ -147,9 +161,9 @@ def ranked_predictions(items: Sequence[dict], outputs: Sequence[dict], judge: Ev
         n = len(item["answers"])
         calls, per_answer = [], defaultdict(list)
         for out in sorted(by_item[item["id"]], key=lambda o: (o["order"], o["sample"])):
-            got, reason = read_call(out.get("output"), out["order"], n, fmt, judge.grading)
+            got, reason = read_call(out, n, fmt, judge.grading)
             calls.append({"order": out["order"], "sample": out["sample"], "seed": out["seed"],
-                          "output": out.get("output", ""), "scores": {str(a): s for a, s in got.items()},
+                          "output": call_text(out), "scores": {str(a): s for a, s in got.items()},
                           "failure": reason})
             for a, s in got.items():
                 per_answer[a].append(s)

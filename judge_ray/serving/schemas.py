@@ -82,8 +82,8 @@ class RankRequest(_Strict):
 
 class RankResponse(BaseModel):
     scores: list[Optional[float]] = Field(description="per answer, in the order given: its mean score over the "
-                                                      "orders read (judgelm: 1-10; pairwise: the share of orders "
-                                                      "that named it best); null when no order could be read")
+                                                      "orders read (judgelm: 1-10; pairwise: its probability of "
+                                                      "being the best); null when no order could be read")
     ranking: list[int] = Field(description="answer indices (from 0, as given), best first; equal scores keep the "
                                            "given order, and `ranks` says which are tied")
     ranks: Optional[list[int]] = Field(description="per answer: 0 = best, equal scores share a rank")

@@ -14,7 +14,7 @@ from judge_ray.evaluation.judging import build_requests, final_verdict, predicti
 from judge_ray.evaluation.ranking import ranked_predictions, ranked_requests
 from judge_ray.formats.grading import RATING_PREFIX, grading_prompt
 from judge_ray.formats.verdicts import swap_outcome
-from judge_ray.stages.judging import judge_batch
+from judge_ray.stages.judging import choose_best_batch, judge_batch
 from judge_ray.stages.seeds import derive_seed
 from judge_ray.stages.text import generate_batch
 
@@ -118,7 +118,9 @@ class JudgeService:
             rows += [{**row, "item_id": str(idx)} for row in ranked_requests([item], plan, self.fmt, seed)]
             items.append(({**item, "id": str(idx)}, plan))
         with self.lock:
-            outputs = generate_batch(self.engine, rows)
+            outputs = [o for stage, fn in (("generate", generate_batch), ("choose_best", choose_best_batch))
+                       for o in (fn(self.engine, [r for r in rows if r["stage"] == stage])
+                                 if any(r["stage"] == stage for r in rows) else [])]
         answers = []
         for item, plan in items:
             pred = ranked_predictions([item], [o for o in outputs if o["item_id"] == item["id"]], plan, self.fmt)[0]

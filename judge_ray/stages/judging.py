@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from judge_ray.engines.base import Engine, SamplingParams
-from judge_ray.formats.self_taught import CHOICES, VERDICT_PREFIX, pairwise_prompt, parse_verdict
+from judge_ray.formats.self_taught import CHOICES, LETTERS, VERDICT_PREFIX, pairwise_prompt, parse_verdict
 from judge_ray.formats.verdicts import ParseFailure, swap_outcome
 from judge_ray.stages.pairs import slots
 from judge_ray.stages.seeds import derive_seed
@@ -99,4 +99,41 @@ def judge_batch(engine: Engine, rows: list[dict], max_tokens: int = 128, tempera
             "free_failure": free.reason if isinstance(free, ParseFailure) else "",
             "correct": choice.choice == row["winner"],
         })
+    return out
+
+
+def choose_best_batch(engine: Engine, rows: list[dict], max_tokens: int = 128, temperature: float = 0.0,
+                      top_p: float = 1.0) -> list[dict]:
+    """N answers in one prompt (`prompt`, `n`): reasoning, then a constrained choice among `[[A]]`..`[[X]]`,
+    as `judge_batch` reads a pair. Adds `reasoning`, `choice` (the slot letter) and `slot_probs` (the model's
+    probability of each slot, renormalised): the verdict is never missing, and its probabilities are what the
+    rotations average."""
+    get = lambda r, key, default: default if r.get(key) is None else r[key]  # noqa: E731
+    out: list = [None] * len(rows)
+    groups: dict[int, list[int]] = {}
+    for i, r in enumerate(rows):
+        groups.setdefault(int(r["n"]), []).append(i)
+    for n, idx in groups.items():
+        options = list(LETTERS[:n])
+        budgets = {i: int(get(rows[i], "max_tokens", max_tokens)) for i in idx}
+        temps = {i: float(get(rows[i], "temperature", temperature)) for i in idx}
+        seeds = {i: derive_seed(rows[i]["seed"], "verdict") for i in idx}
+        reason = [i for i in idx if budgets[i] > 0]
+        direct = [i for i in idx if budgets[i] <= 0]
+        results: dict[int, tuple] = {}
+        if reason:
+            pairs = engine.generate_then_choose(
+                [engine.chat(rows[i]["prompt"]) for i in reason],
+                [SamplingParams(max_tokens=budgets[i], temperature=temps[i], top_p=get(rows[i], "top_p", top_p),
+                                seed=int(rows[i]["seed"])) for i in reason],
+                VERDICT_PREFIX, options, [temps[i] for i in reason], [seeds[i] for i in reason])
+            results.update(zip(reason, pairs))
+        if direct:
+            choices = engine.choose([engine.chat(rows[i]["prompt"]) + VERDICT_PREFIX for i in direct], options,
+                                    [temps[i] for i in direct], [seeds[i] for i in direct])
+            results.update((i, ("", c)) for i, c in zip(direct, choices))
+        for i in idx:
+            text, choice = results[i]
+            out[i] = {**rows[i], "reasoning": text, "choice": choice.choice,
+                      "slot_probs": [float(choice.probs[x]) for x in options]}
     return out

@@ -12,6 +12,7 @@ from judge_ray.evaluation.ranking import (answer_orders, item_tau, kendall_tau_b
                                           top1_credit)
 from judge_ray.formats.judgelm import judgelm_many_prompt, judgelm_prompt, parse_score_list
 from judge_ray.formats.self_taught import SYSTEM, many_system, pairwise_many_prompt, pairwise_prompt, parse_best
+from judge_ray.stages.judging import choose_best_batch
 from tests.fakes import FakeEngine
 
 PUB = "tests/fixtures/benchmarks/published"
@@ -54,10 +55,16 @@ def test_orders_are_the_cyclic_shifts_then_seeded_permutations():
 
 def test_calls_map_slots_back_to_answers():
     # order 2-0-1: slot 0 shows answer 2, slot 1 answer 0, slot 2 answer 1
-    assert read_call("9 3 5", "2-0-1", 3, "judgelm", "pairwise")[0] == {2: 9.0, 0: 3.0, 1: 5.0}
-    assert read_call("[[B]]", "2-0-1", 3, "pairwise", "pairwise")[0] == {2: 0.0, 0: 1.0, 1: 0.0}
-    assert read_call("Rating: [[6]]", "s1", 3, "judgelm", "single_answer")[0] == {1: 6.0}
-    assert read_call("nonsense", "0-1-2", 3, "judgelm", "pairwise") == ({}, "first line is not 3 scores: 'nonsense'")
+    def out(text, order):
+        return {"output": text, "order": order}
+
+    assert read_call(out("9 3 5", "2-0-1"), 3, "judgelm", "pairwise")[0] == {2: 9.0, 0: 3.0, 1: 5.0}
+    assert read_call(out("[[B]]", "2-0-1"), 3, "pairwise", "pairwise")[0] == {2: 0.0, 0: 1.0, 1: 0.0}
+    chosen = {"order": "2-0-1", "reasoning": "hm", "choice": "B", "slot_probs": [0.2, 0.7, 0.1]}
+    assert read_call(chosen, 3, "pairwise", "pairwise")[0] == {2: 0.2, 0: 0.7, 1: 0.1}  # probabilities, mapped back
+    assert read_call(out("Rating: [[6]]", "s1"), 3, "judgelm", "single_answer")[0] == {1: 6.0}
+    assert read_call(out("nonsense", "0-1-2"), 3, "judgelm", "pairwise") == (
+        {}, "first line is not 3 scores: 'nonsense'")
 
 
 def _pred(scores, best, ranks=None, calls=()):
@@ -93,8 +100,11 @@ def _judge(**kw):
 
 def _run(items, judge, fmt, engine):
     reqs = ranked_requests(items, judge, fmt, seed=0)
-    texts = engine.generate([r["prompt"] for r in reqs], [SamplingParams(seed=r["seed"]) for r in reqs])
-    outs = [{**r, "output": t} for r, t in zip(reqs, texts)]
+    if all(r["stage"] == "choose_best" for r in reqs):
+        outs = choose_best_batch(engine, reqs)
+    else:
+        texts = engine.generate([r["prompt"] for r in reqs], [SamplingParams(seed=r["seed"]) for r in reqs])
+        outs = [{**r, "output": t} for r, t in zip(reqs, texts)]
     return reqs, ranked_predictions(items, outs, judge, fmt)
 
 
@@ -118,9 +128,10 @@ def test_a_judge_without_position_bias_ranks_by_content(fmt, grading):
 
 
 def test_a_first_slot_judge_is_caught_by_the_rotations():
-    class FirstSlot(FakeEngine):
-        def _score(self, text):
-            return 5
+    class FirstSlot(FakeEngine):  # whatever the answers, slot A: e^3 to 1 against each other slot
+        def option_logprobs(self, prompts, options):
+            norm = math.log(math.exp(3) + len(options) - 1)
+            return [{o: (3.0 if o == "A" else 0.0) - norm for o in options} for _ in prompts]
 
     items = [{"id": "i", "question": "q", "answers": ["x", "y", "GOOD"], "reference": None, "best": [2],
               "ranks": [1, 1, 0], "subset": ""}]
@@ -142,3 +153,16 @@ def test_the_ranked_fixture_end_to_end_with_the_fake():
     # q1: ranks [1, 0, 2] -> pairs (0,1) 1, (0,2) 0.5, (1,2) 1; q2: 3 pairs all 1; q7 ranks [0,3,1,2]: 3 pairs
     # with answer 0 right, 3 among the rest tied: 0.5 each -> (2.5 + 3 + 4.5) / 12
     assert m["pairwise_accuracy"] == pytest.approx(10 / 12)
+
+
+def test_the_verdict_alone_is_one_constrained_choice_per_order():
+    """max_tokens=0 (pairwise): no reasoning, the choice straight after the prompt, as the pair judge reads it."""
+    items = [{"id": "i", "question": "q", "answers": ["x", "GOOD", "y", "z"], "reference": None, "best": [1],
+              "ranks": [1, 0, 1, 1], "subset": ""}]
+    judge = EvalJudgeConfig(model="x", format="pairwise", mode="both", max_tokens=0)
+    engine = FakeEngine()
+    reqs, preds = _run(items, judge, "pairwise", engine)
+    assert {r["stage"] for r in reqs} == {"choose_best"} and len(reqs) == 4
+    assert all(kind == "choose" for kind, _ in engine.calls)  # no generation at all
+    assert preds[0]["predicted_ranks"] == [1, 0, 1, 1] and sum(preds[0]["scores"]) == pytest.approx(1.0)
+    assert all(c["output"].startswith("[[") for c in preds[0]["calls"])

@@ -1,4 +1,8 @@
 """The endpoint's judge logic on the fake engine (no Serve, no HTTP)."""
+import math
+
+import pytest
+
 from judge_ray.config import ServeSettings
 from judge_ray.serving.service import JudgeService
 from tests.fakes import FakeEngine
@@ -51,8 +55,9 @@ def test_rank_scores_every_answer_over_the_rotations():
         assert rot["ranks"] == ([1, 0, 1]) and single["best"] == 1
         if fmt == "judgelm":
             assert rot["scores"] == [2.0, 9.0, 2.0]
-        else:  # the share of orders that named the answer best
-            assert rot["scores"] == [0.0, 1.0, 0.0]
+        else:  # the model's probability of each slot, mapped back to the answers (the fake: e^2 for GOOD)
+            e2 = math.exp(2.0)
+            assert rot["scores"] == pytest.approx([1 / (e2 + 2), e2 / (e2 + 2), 1 / (e2 + 2)], abs=1e-6)
     unread = service("judgelm").rank([{"question": "UNREADABLE", "answers": ["a", "b"], "mode": "rotations"}])[0]
     assert unread["best"] is None and unread["scores"] == [None, None] and unread["orders_read"] == 0
     assert svc.rank([{"question": "q", "answers": ["bad", "GOOD", "meh"], "mode": "rotations"}])[0] == rot
