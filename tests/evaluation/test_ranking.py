@@ -166,3 +166,25 @@ def test_the_verdict_alone_is_one_constrained_choice_per_order():
     assert all(kind == "choose" for kind, _ in engine.calls)  # no generation at all
     assert preds[0]["predicted_ranks"] == [1, 0, 1, 1] and sum(preds[0]["scores"]) == pytest.approx(1.0)
     assert all(c["output"].startswith("[[") for c in preds[0]["calls"])
+
+
+def test_the_position_bias_benchmark_builds_n_answer_items_from_the_bundled_pairs(tmp_path):
+    """benchmarks/n_answer_position_bias.py: one item per A/B pair, N answers, the winner named by the ranking,
+    read back by the ranked layout."""
+    import json
+    import sys
+
+    from tests.helpers import REPO
+
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    import n_answer_position_bias as nb
+
+    for n in (3, 4):
+        rows = nb.ranked_items(n)
+        assert len(rows) == 60 and all(len(r["answers"]) == n and len(set(r["answers"])) == n for r in rows)
+        assert rows == nb.ranked_items(n)  # seeded
+        slots = [r["ranking"][0] for r in rows]
+        assert len(set(slots)) == n  # the winner is not always in one slot
+        (tmp_path / f"n{n}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+        bench = read_benchmark(str(tmp_path / f"n{n}.jsonl"))
+        assert bench.layout == "ranked" and len(bench.items) == 60 and not bench.skipped
