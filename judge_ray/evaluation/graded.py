@@ -15,6 +15,7 @@ from collections import defaultdict
 from typing import TYPE_CHECKING, Sequence
 
 from judge_ray.evaluation.intervals import interval
+from judge_ray.evaluation.judging import outputs_by_item
 from judge_ray.formats.grading import grading_prompt, parse_rating
 from judge_ray.stages.seeds import derive_seed
 
@@ -37,13 +38,11 @@ def graded_requests(items: Sequence[dict], judge: EvalJudgeConfig, fmt: str, see
 
 def graded_predictions(items: Sequence[dict], outputs: Sequence[dict], judge: EvalJudgeConfig,
                        fmt: str) -> list[dict]:
-    by_item: dict[str, list[dict]] = defaultdict(list)
-    for out in outputs:
-        by_item[out["item_id"]].append(out)
+    by_item = outputs_by_item(outputs)
     preds = []
     for item in items:
         calls = []
-        for out in sorted(by_item[item["id"]], key=lambda o: o["sample"]):
+        for out in by_item[item["id"]]:
             r = parse_rating(out.get("output") or "", low=0.0, high=1.0)
             calls.append({"sample": out["sample"], "seed": out["seed"], "output": out.get("output", ""),
                           "score": r.score if r.ok else None, "failure": "" if r.ok else r.reason})

@@ -96,16 +96,22 @@ def rating_winner(rating_a: Optional[float], rating_b: Optional[float]) -> Optio
     return "A" if rating_a > rating_b else "B" if rating_b > rating_a else "tie"
 
 
+def outputs_by_item(outputs: Sequence[dict]) -> dict[str, list[dict]]:
+    """Engine outputs grouped by the item they judge, each item's in (order, sample) order."""
+    by_item: dict[str, list[dict]] = defaultdict(list)
+    for out in sorted(outputs, key=lambda o: (o["order"], o["sample"])):
+        by_item[out["item_id"]].append(out)
+    return by_item
+
+
 def predictions_from_outputs(items: Sequence[dict], outputs: Sequence[dict], judge: EvalJudgeConfig,
                              fmt: str) -> list[dict]:
     """One prediction row per item; every call (order, sample, seed, output, reading) is kept on it."""
-    by_item: dict[str, list[dict]] = defaultdict(list)
-    for out in outputs:
-        by_item[out["item_id"]].append(out)
+    by_item = outputs_by_item(outputs)
     preds = []
     for item in items:
         calls = []
-        for out in sorted(by_item[item["id"]], key=lambda o: (o["order"], o["sample"])):
+        for out in by_item[item["id"]]:
             if out.get("stage") == "judge":  # a constrained choice: always a verdict, with its probability
                 free, _, reason = read_output(out.get("reasoning"), "pairwise", "pairwise")
                 verdict, rating = out["verdict"], None

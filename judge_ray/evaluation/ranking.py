@@ -30,6 +30,7 @@ from collections import defaultdict
 from typing import TYPE_CHECKING, Optional, Sequence
 
 from judge_ray.evaluation.intervals import interval
+from judge_ray.evaluation.judging import outputs_by_item
 from judge_ray.formats.grading import grading_prompt, parse_rating
 from judge_ray.formats.judgelm import judgelm_many_prompt, parse_score_list
 from judge_ray.formats.self_taught import pairwise_many_prompt, parse_best
@@ -153,14 +154,12 @@ def ranked_predictions(items: Sequence[dict], outputs: Sequence[dict], judge: Ev
                        fmt: str) -> list[dict]:
     """One prediction per item: every call (order, sample, seed, output, the scores it gave), each answer's
     mean score, the predicted ranks."""
-    by_item: dict[str, list[dict]] = defaultdict(list)
-    for out in outputs:
-        by_item[out["item_id"]].append(out)
+    by_item = outputs_by_item(outputs)
     preds = []
     for item in items:
         n = len(item["answers"])
         calls, per_answer = [], defaultdict(list)
-        for out in sorted(by_item[item["id"]], key=lambda o: (o["order"], o["sample"])):
+        for out in by_item[item["id"]]:
             got, reason = read_call(out, n, fmt, judge.grading)
             calls.append({"order": out["order"], "sample": out["sample"], "seed": out["seed"],
                           "output": call_text(out), "scores": {str(a): s for a, s in got.items()},
@@ -283,6 +282,8 @@ def position_bias(preds: Sequence[dict]) -> dict:
 
 
 def score_ranked(preds: Sequence[dict], layout: str = "", skipped: Sequence[dict] = ()) -> dict:
+    from judge_ray.evaluation.scoring import subset_agreement
+
     """Top-1 accuracy, pairwise accuracy over labelled answer pairs, Kendall's tau (each with n and a 95%
     interval), position bias over the orders, per subset top-1; RewardBench 2's own scores for its layout."""
     top1 = [top1_credit(p) for p in preds]
@@ -305,14 +306,9 @@ def score_ranked(preds: Sequence[dict], layout: str = "", skipped: Sequence[dict
         "position": position_bias(preds),
     }
     metrics["agreement"], metrics["agreement_ci"] = metrics["top1_accuracy"], metrics["top1_accuracy_ci"]
-    by_subset: dict[str, list[float]] = defaultdict(list)
-    for p, credit in zip(preds, top1):
-        if p.get("subset"):
-            by_subset[p["subset"]].append(credit)
-    if by_subset:
-        metrics["subsets"] = {s: {"agreement": sum(c) / len(c), "examples": len(c),
-                                  "agreement_ci": interval(sum(c) / len(c), len(c))}
-                              for s, c in sorted(by_subset.items())}
+    subsets = subset_agreement(preds, top1)
+    if subsets:
+        metrics["subsets"] = subsets
     if layout == "rewardbench2":
         from judge_ray.evaluation.rewardbench2 import rewardbench2_score
 

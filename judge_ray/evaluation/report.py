@@ -135,12 +135,24 @@ def report_markdown(title: str, benchmark: str, layout: str, rows: Sequence[Sequ
     return "\n".join(parts) + "\n"
 
 
-def plot_confusion(metrics: dict, path: Path, title: str) -> None:
+def _pyplot():
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    return plt
+
+
+def _finish(plt, fig, ax, path: Path, title: str) -> None:
+    ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    save_figure(fig, path)
+    plt.close(fig)
+
+
+def plot_confusion(metrics: dict, path: Path, title: str) -> None:
+    plt = _pyplot()
     c = metrics["confusion"]
     fig, ax = plt.subplots(figsize=(1.4 * len(c["columns"]) + 1.5, 1.2 * len(c["rows"]) + 1.2))
     ax.imshow(c["matrix"], cmap="Blues")
@@ -152,19 +164,12 @@ def plot_confusion(metrics: dict, path: Path, title: str) -> None:
     for i, r in enumerate(c["matrix"]):
         for j, v in enumerate(r):
             ax.text(j, i, str(v), ha="center", va="center", color="white" if v > top / 2 else "black")
-    ax.set_title(title, fontsize=9)
-    fig.tight_layout()
-    save_figure(fig, path)
-    plt.close(fig)
+    _finish(plt, fig, ax, path, title)
 
 
 def plot_capabilities(metrics: dict, path: Path, title: str) -> None:
     """MM-Vet's per-capability scores with their intervals, and the total."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = _pyplot()
     caps = {**metrics["capabilities"], "total": {"score": metrics["score"], "score_ci": metrics["score_ci"]}}
     names = list(caps)
     values = [caps[c]["score"] or 0.0 for c in names]
@@ -175,19 +180,12 @@ def plot_capabilities(metrics: dict, path: Path, title: str) -> None:
     ax.set_xticks(range(len(names)), names, rotation=30)
     ax.set_ylim(0, 1)
     ax.set_ylabel("mean 0-1 score")
-    ax.set_title(title, fontsize=9)
-    fig.tight_layout()
-    save_figure(fig, path)
-    plt.close(fig)
+    _finish(plt, fig, ax, path, title)
 
 
 def plot_positions(metrics: dict, path: Path, title: str) -> None:
     """The share of the judge's picks per slot, one group of bars per N, against 1/N."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = _pyplot()
     pos = metrics["position"]["by_answers"]
     fig, ax = plt.subplots(figsize=(5, 3.2))
     for k, (n, v) in enumerate(pos.items()):
@@ -197,19 +195,12 @@ def plot_positions(metrics: dict, path: Path, title: str) -> None:
     ax.set_xticks(range(len(pos)), [f"N={n} (slots 1..{n})" for n in pos])
     ax.set_ylabel("share of picks in the slot")
     ax.set_ylim(0, 1)
-    ax.set_title(title, fontsize=9)
-    fig.tight_layout()
-    save_figure(fig, path)
-    plt.close(fig)
+    _finish(plt, fig, ax, path, title)
 
 
 def plot_iterations(per_iter: dict[int, dict], path: Path, title: str) -> None:
     """Agreement, macro F1 and consistency per self-taught iteration (0 = the seed judge)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = _pyplot()
     iters = sorted(per_iter)
     fig, ax = plt.subplots(figsize=(5, 3.2))
     series = {"agreement" if "prf" in per_iter[iters[0]] else "score": [per_iter[i]["agreement"] for i in iters]}
@@ -223,7 +214,4 @@ def plot_iterations(per_iter: dict[int, dict], path: Path, title: str) -> None:
     ax.set_xlabel("iteration (0 = seed judge)")
     ax.set_ylim(0, 1)
     ax.legend(fontsize=8)
-    ax.set_title(title, fontsize=9)
-    fig.tight_layout()
-    save_figure(fig, path)
-    plt.close(fig)
+    _finish(plt, fig, ax, path, title)

@@ -69,6 +69,16 @@ def rewardbench_sections(per_subset: dict[str, dict]) -> dict:
             "subsets_outside_sections": unknown}
 
 
+def subset_agreement(preds: Sequence[dict], credits: Sequence[float]) -> dict[str, dict]:
+    """Mean credit per subset, with its n and interval ({} when no prediction names a subset)."""
+    by_subset: dict[str, list[float]] = defaultdict(list)
+    for p, credit in zip(preds, credits):
+        if p.get("subset"):
+            by_subset[p["subset"]].append(credit)
+    return {s: {"agreement": sum(c) / len(c), "examples": len(c), "agreement_ci": interval(sum(c) / len(c), len(c))}
+            for s, c in sorted(by_subset.items())}
+
+
 def judgebench_net(pred: dict) -> int:
     """JudgeBench's rule for one pair judged in both orders (its utils/metrics.py): each order's verdict, the
     swapped one mapped back, adds 1 when it names the label's answer and takes 1 when it names the other; a tie
@@ -167,15 +177,10 @@ def score(preds: Sequence[dict], ties: str = "class", unparseable: str = "tie", 
         if reads:  # why the greedy verdicts are (in)consistent: the prior against the answers' margin
             metrics["swap"].update({"first_slot_prior": sum(r[0] for r in reads) / len(reads),
                                     "content_margin": sum(abs(r[1]) for r in reads) / len(reads)})
-    by_subset: dict[str, list[float]] = defaultdict(list)
-    for p, credit in zip(scored, credits):
-        if p.get("subset"):
-            by_subset[p["subset"]].append(credit)
-    if by_subset:
-        metrics["subsets"] = {s: {"agreement": sum(c) / len(c), "examples": len(c),
-                                  "agreement_ci": interval(sum(c) / len(c), len(c))}
-                              for s, c in sorted(by_subset.items())}
-    if layout == "rewardbench" and by_subset:
+    subsets = subset_agreement(scored, credits)
+    if subsets:
+        metrics["subsets"] = subsets
+    if layout == "rewardbench" and subsets:
         metrics["rewardbench"] = rewardbench_sections(metrics["subsets"])
     if layout == "judgebench":
         metrics["judgebench"] = judgebench_score(scored)
