@@ -49,7 +49,8 @@ def test_judgebench_rule_nets_both_orders(winner, swapped, label, net):
 
 def test_a_published_judges_predictions_reproduce_its_judgebench_score():
     bench = read_benchmark(f"{PUB}/judgebench.jsonl")
-    preds = read_predictions(f"{PUB}/judgebench_predictions.jsonl", bench.items, "pairwise", bench.id_note(),
+    preds = read_predictions("tests/fixtures/benchmarks/judgebench_predictions.jsonl", bench.items, "pairwise",
+                             bench.id_note(),
                              [s["id"] for s in bench.skipped])
     m = score(preds, "exclude", "tie", "judgebench", skipped=bench.skipped)
     jb = m["judgebench"]

