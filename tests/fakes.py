@@ -84,6 +84,11 @@ class FakeEngine(Engine):
             if options and options[0] == "A" and "Assistant A's Answer]" in prompt:  # pairwise over N slots
                 for o, answer in zip(options, _slots(prompt, "".join(options))):
                     scores[o] = self.confidence * (self.good_word in answer)
+            elif list(options) == ["0", "1"] and prompt.endswith("Score: [["):  # a 0-1 grade: 1 for the good answer
+                answer = prompt.split("[The Start of Assistant's Answer]")[1]
+                scores["1" if self.good_word in answer else "0"] = self.confidence
+            elif options and options[0] == "0" and prompt.endswith("Score: [[0."):  # the tenth: 0.2
+                scores["2"] = self.confidence
             elif options and options[0] == "1":  # difficulty: longer instructions are "harder"
                 scores = {o: (int(o) if len(prompt) > 400 else -int(o)) * 0.5 for o in options}
             else:  # categories: the first option

@@ -28,7 +28,7 @@ import pandas as pd
 from judge_ray.distributed.dataflow import plain
 from judge_ray.engines.base import Engine, EngineOptions
 from judge_ray.progress import StageProgress
-from judge_ray.stages.judging import choose_best_batch, judge_batch
+from judge_ray.stages.judging import choose_best_batch, grade_batch, judge_batch
 from judge_ray.stages.pairs import build_pairs_batch
 from judge_ray.stages.selection import classify_batch
 from judge_ray.stages.text import generate_batch
@@ -40,6 +40,7 @@ STAGES: dict[str, Callable[..., list[dict]]] = {
     "pairs": build_pairs_batch,
     "judge": judge_batch,
     "choose_best": choose_best_batch,
+    "grade": grade_batch,
     "generate": generate_batch,
 }
 

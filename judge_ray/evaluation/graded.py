@@ -6,7 +6,9 @@ Pure: the engine work happens in between.
 
 A graded item is `{id, question, answer, reference, context, capabilities, subset}`. The judge reads the
 question, the context block (the image as text), the reference (MM-Vet's ground truth) and the answer, and
-writes `Score: [[s]]` with s in [0, 1]. An unreadable output scores 0 (MM-Vet's grader gives 0.0 when it
+writes `Score: [[s]]` with s in [0, 1], read as constrained choices (`stages.judging.grade_batch`: 0 or 1, then
+the tenth after `0.`), so every answer gets a grade, with the model's expected grade beside it. A grade read from
+free text (outputs of another engine stage) that cannot be read scores 0 (MM-Vet's grader gives 0.0 when it
 cannot read its own grade after its retries) and is counted.
 """
 from __future__ import annotations
@@ -30,7 +32,7 @@ def graded_requests(items: Sequence[dict], judge: EvalJudgeConfig, fmt: str, see
         prompt = grading_prompt(item["question"], item["answer"], item["reference"] if judge.reference else None,
                                 context=item.get("context") if judge.context else None, scale="0-1")
         for k in range(samples):
-            requests.append({"item_id": item["id"], "order": "A", "sample": k, "stage": "generate", "prompt": prompt,
+            requests.append({"item_id": item["id"], "order": "A", "sample": k, "stage": "grade", "prompt": prompt,
                              "seed": derive_seed(seed, "evaluate", item["id"], "graded", k),
                              "max_tokens": judge.max_tokens, "temperature": judge.temperature, "top_p": judge.top_p})
     return requests
@@ -43,12 +45,19 @@ def graded_predictions(items: Sequence[dict], outputs: Sequence[dict], judge: Ev
     for item in items:
         calls = []
         for out in by_item[item["id"]]:
+            if out.get("score") is not None:  # the constrained read
+                calls.append({"sample": out["sample"], "seed": out["seed"], "output": out.get("output", ""),
+                              "score": float(out["score"]), "expected_score": out.get("expected_score"),
+                              "failure": ""})
+                continue
             r = parse_rating(out.get("output") or "", low=0.0, high=1.0)
             calls.append({"sample": out["sample"], "seed": out["seed"], "output": out.get("output", ""),
                           "score": r.score if r.ok else None, "failure": "" if r.ok else r.reason})
         read = [c["score"] for c in calls if c["score"] is not None]
+        expected = [c["expected_score"] for c in calls if c.get("expected_score") is not None]
         preds.append({"id": item["id"], "subset": item.get("subset", ""), "capabilities": item["capabilities"],
                       "calls": calls, "score": sum(read) / len(read) if read else None,
+                      "expected_score": sum(expected) / len(expected) if expected else None,
                       "outputs": len(calls), "unparsed_outputs": len(calls) - len(read)})
     return preds
 
@@ -70,12 +79,14 @@ def score_graded(preds: Sequence[dict], layout: str = "", skipped: Sequence[dict
         combos[p["subset"]].append(s)
     overall = _mean(scores)
     outputs = sum(p["outputs"] for p in preds)
+    expected = [p["expected_score"] for p in preds if p.get("expected_score") is not None]
     return {"kind": "graded", "examples": len(preds), "scored": len(preds), "skipped_rows": len(skipped),
             "skipped": list(skipped), "score": overall["score"], "score_ci": overall["score_ci"],
             "agreement": overall["score"] or 0.0, "agreement_ci": overall["score_ci"],
             "capabilities": {c: _mean(v) for c, v in sorted(caps.items())},
             "combinations": {c: _mean(v) for c, v in sorted(combos.items())},
             "unreadable_grades": sum(p["score"] is None for p in preds),
+            "expected_score": sum(expected) / len(expected) if expected else None,
             "parse_failure_rate": sum(p["unparsed_outputs"] for p in preds) / outputs if outputs else 0.0,
             "scale": "0-1", "layout": layout}
 
@@ -99,7 +110,10 @@ def graded_markdown(title: str, benchmark: str, layout: str, rows: Sequence[Sequ
     parts = [f"# {title}", "", f"- benchmark: `{benchmark}` (layout {layout}), {metrics['examples']} graded answers, "
              f"{metrics['skipped_rows']} unusable row(s) skipped",
              "- each answer graded 0-1 against the reference (the ground truth), with the context block when the "
-             "image has a description; unreadable grades score 0; intervals: 95% Wilson on the mean score", "",
+             "image has a description; read as choices (0 or 1, then the tenth): every answer gets a grade; "
+             "intervals: 95% Wilson on the mean score"
+             + (f"; the expected grade from the judge's own probabilities: {100 * metrics['expected_score']:.1f}%"
+                if metrics.get("expected_score") is not None else ""), "",
              table(rows, GRADED_HEADER), "",
              table([[pct_with_interval(caps[c]["score"], caps[c]["score_ci"]) for c in caps]
                     + [pct_with_interval(metrics["score"], metrics["score_ci"])]], list(caps) + ["total"]), "",

@@ -137,3 +137,37 @@ def choose_best_batch(engine: Engine, rows: list[dict], max_tokens: int = 128, t
             out[i] = {**rows[i], "reasoning": text, "choice": choice.choice,
                       "slot_probs": [float(choice.probs[x]) for x in options]}
     return out
+
+
+SCORE_PREFIX = "\n\nScore: [["  # the 0-1 grade's own syntax (`formats.grading`, scale 0-1)
+TENTHS = [str(d) for d in range(10)]
+
+
+def grade_batch(engine: Engine, rows: list[dict], max_tokens: int = 128, temperature: float = 0.0,
+                top_p: float = 1.0) -> list[dict]:
+    """A 0-1 grade (MM-Vet's scale, in tenths) read as choices, so a grade is never missing: the reasoning, then
+    `Score: [[` and a constrained 0 or 1, then after `0.` a constrained tenth. Adds `reasoning`, `score` (the
+    choices taken) and `expected_score` (the model's own probabilities: P(1) + P(0) * E[tenth] / 10)."""
+    get = lambda r, key, default: default if r.get(key) is None else r[key]  # noqa: E731
+    budgets = [int(get(r, "max_tokens", max_tokens)) for r in rows]
+    reason = [i for i, b in enumerate(budgets) if b > 0]
+    texts = [""] * len(rows)
+    if reason:
+        made = engine.generate([engine.chat(rows[i]["prompt"]) for i in reason],
+                               [SamplingParams(max_tokens=budgets[i], temperature=float(get(rows[i], "temperature",
+                                                                                           temperature)),
+                                               top_p=get(rows[i], "top_p", top_p), seed=int(rows[i]["seed"]))
+                                for i in reason])
+        for i, text in zip(reason, made):
+            texts[i] = text.split("Score:", 1)[0].split("[[", 1)[0].rstrip()
+    prefixes = [engine.chat(r["prompt"]) + text + SCORE_PREFIX for r, text in zip(rows, texts)]
+    seeds = [derive_seed(r["seed"], "grade") for r in rows]
+    units = engine.choose(prefixes, ["0", "1"], 0.0, seeds)
+    tenths = engine.choose([p + "0." for p in prefixes], TENTHS, 0.0, seeds)
+    out = []
+    for row, text, unit, tenth in zip(rows, texts, units, tenths):
+        score = 1.0 if unit.choice == "1" else int(tenth.choice) / 10
+        expected = unit.probs["1"] + unit.probs["0"] * sum(p * int(d) for d, p in tenth.probs.items()) / 10
+        out.append({**row, "reasoning": text, "score": score, "expected_score": float(expected),
+                    "output": f"{text}{SCORE_PREFIX}{score:g}]]".strip()})
+    return out

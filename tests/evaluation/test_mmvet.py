@@ -116,3 +116,30 @@ def test_pair_and_ranked_layouts_read_a_context(tmp_path):
     hidden = build_requests(bench.items, EvalJudgeConfig(model="x", format="judgelm", mode="single", context=False),
                             "judgelm", 0)
     assert "[The Start of Context]" not in hidden[0]["prompt"]
+
+
+def test_a_grade_is_read_as_choices_and_never_missing():
+    """The 0-1 grade as the engine stage reads it: `Score: [[`, then 0 or 1, then the tenth after `0.`; the expected
+    grade from the model's own probabilities beside it."""
+    import math
+
+    from judge_ray.stages.judging import grade_batch
+
+    bench = _mmvet()
+    items = [{**i, "answer": i["answer"] + (" GOOD" if i["id"] == "v1_0" else "")} for i in bench.items]
+    for max_tokens in (8, 0):  # with reasoning, and the grade alone
+        judge = EvalJudgeConfig(model="x", format="judgelm", grading="single_answer", mode="single",
+                                max_tokens=max(max_tokens, 1))
+        reqs = [{**r, "max_tokens": max_tokens} for r in graded_requests(items, judge, "judgelm", seed=0)]
+        assert {r["stage"] for r in reqs} == {"grade"}
+        outs = grade_batch(FakeEngine(), reqs)
+        assert [o["score"] for o in outs] == [1.0, 0.2, 0.2]  # the fake: 1 for the good answer, else 0.2
+        e2 = math.exp(2.0)
+        p1_good, tenth = e2 / (e2 + 1), (2 * e2 + 43) / (e2 + 9) / 10  # E[tenth]/10 with "2" favoured e^2 to 1
+        assert outs[0]["expected_score"] == pytest.approx(p1_good + (1 - p1_good) * tenth)
+        assert outs[1]["expected_score"] == pytest.approx(1 / (e2 + 1) + e2 / (e2 + 1) * tenth)
+        preds = graded_predictions(items, outs, judge, "judgelm")
+        m = score_graded(preds, "mmvet", bench.skipped)
+        assert m["score"] == pytest.approx(1.4 / 3) and m["unreadable_grades"] == 0
+        assert m["expected_score"] == pytest.approx(sum(o["expected_score"] for o in outs) / 3)
+        assert all(c["output"].endswith(("Score: [[1]]", "Score: [[0.2]]")) for p in preds for c in p["calls"])
