@@ -25,10 +25,10 @@ _SYSTEM_01 = (
     "response. Begin with a short explanation. Then give the score by strictly following this format: "
     '"Score: [[0.5]]".'
 )
-SCALES = {"1-10": (1.0, 10.0), "0-1": (0.0, 1.0)}
 _REF_NOTE = " Compare the assistant's answer with the reference answer; identify and correct any mistakes."
 
 RATING_PREFIX = "\n\nRating: [["
+SCORE_PREFIX = "\n\nScore: [["  # the 0-1 grade's syntax (scale 0-1)
 _BRACKETED = re.compile(r"\[\[\s*(\d+(?:\.\d+)?)\s*\]\]")
 _PLAIN = re.compile(r"(?:Rating|Score):\s*(\d+(?:\.\d+)?)", re.IGNORECASE)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from judge_ray.engines.base import Engine, SamplingParams
+from judge_ray.formats.grading import SCORE_PREFIX
 from judge_ray.formats.self_taught import CHOICES, LETTERS, VERDICT_PREFIX, pairwise_prompt, parse_verdict
 from judge_ray.formats.verdicts import ParseFailure, swap_outcome
 from judge_ray.stages.pairs import slots
@@ -53,6 +54,39 @@ def _guarded(row: dict) -> bool:
     return flag is None or bool(flag)
 
 
+def _setting(row: dict, key: str, default):
+    """A row's own sampling setting (rows of several jobs share one engine pool), else the stage default."""
+    return default if row.get(key) is None else row[key]
+
+
+def reason_then_choose(engine: Engine, rows: list[dict], users: list[str], options: Sequence[str],
+                       max_tokens: int, temperature: float, top_p: float) -> list[tuple]:
+    """(reasoning, Choice) per row: the row's reasoning sampled with its own settings and seed, then a constrained
+    choice among `options` after VERDICT_PREFIX. A row with max_tokens <= 0 makes the choice straight after the
+    prompt (no reasoning): one forward pass, a cheap read of the judge's preference for large evaluation sets on
+    a CPU."""
+    budgets = [int(_setting(r, "max_tokens", max_tokens)) for r in rows]
+    temps = [_setting(r, "temperature", temperature) for r in rows]
+    verdict_seeds = [derive_seed(r["seed"], "verdict") for r in rows]
+    reason = [i for i, b in enumerate(budgets) if b > 0]
+    direct = [i for i, b in enumerate(budgets) if b <= 0]
+    results: list = [None] * len(rows)
+    if reason:
+        pairs = engine.generate_then_choose(
+            [engine.chat(users[i]) for i in reason],
+            [SamplingParams(max_tokens=budgets[i], temperature=temps[i], top_p=_setting(rows[i], "top_p", top_p),
+                            seed=int(rows[i]["seed"])) for i in reason],
+            VERDICT_PREFIX, options, [temps[i] for i in reason], [verdict_seeds[i] for i in reason])
+        for i, result in zip(reason, pairs):
+            results[i] = result
+    if direct:
+        choices = engine.choose([engine.chat(users[i]) + VERDICT_PREFIX for i in direct], options,
+                                [temps[i] for i in direct], [verdict_seeds[i] for i in direct])
+        for i, choice in zip(direct, choices):
+            results[i] = ("", choice)
+    return results
+
+
 def judge_batch(engine: Engine, rows: list[dict], max_tokens: int = 128, temperature: float = 0.0,
                 top_p: float = 1.0) -> list[dict]:
     """Adds `reasoning`, `verdict`, `verdict_prob`, `prob_a`, free-text validity and `correct` to each row.
@@ -60,31 +94,10 @@ def judge_batch(engine: Engine, rows: list[dict], max_tokens: int = 128, tempera
     Rows may carry their own `max_tokens`/`temperature`/`top_p` (training and evaluation judgments share
     one engine pool); the arguments are the defaults.
     """
-    get = lambda r, key, default: default if r.get(key) is None else r[key]  # noqa: E731
     # `prompt_guard` false: the unguarded prompt (benchmarks/judge_attacks.py's undefended reading)
     users = [pairwise_prompt(r["question"], r["answer_a"], r["answer_b"], guard=_guarded(r), context=_context(r))
              for r in rows]
-    budgets = [int(get(r, "max_tokens", max_tokens)) for r in rows]
-    temps = [get(r, "temperature", temperature) for r in rows]
-    verdict_seeds = [derive_seed(r["seed"], "verdict") for r in rows]
-    reason = [i for i, b in enumerate(budgets) if b > 0]
-    # max_tokens = 0: the verdict straight after the question (no reasoning), one forward pass per judgment —
-    # a cheap read of the judge's preference for large evaluation sets on a CPU.
-    direct = [i for i, b in enumerate(budgets) if b <= 0]
-    results: list = [None] * len(rows)
-    if reason:
-        pairs = engine.generate_then_choose(
-            [engine.chat(users[i]) for i in reason],
-            [SamplingParams(max_tokens=budgets[i], temperature=temps[i], top_p=get(rows[i], "top_p", top_p),
-                            seed=int(rows[i]["seed"])) for i in reason],
-            VERDICT_PREFIX, CHOICES, [temps[i] for i in reason], [verdict_seeds[i] for i in reason])
-        for i, result in zip(reason, pairs):
-            results[i] = result
-    if direct:
-        choices = engine.choose([engine.chat(users[i]) + VERDICT_PREFIX for i in direct], CHOICES,
-                                [temps[i] for i in direct], [verdict_seeds[i] for i in direct])
-        for i, choice in zip(direct, choices):
-            results[i] = ("", choice)
+    results = reason_then_choose(engine, rows, users, CHOICES, max_tokens, temperature, top_p)
     out = []
     for row, (text, choice) in zip(rows, results):
         free = parse_verdict(text)
@@ -108,38 +121,21 @@ def choose_best_batch(engine: Engine, rows: list[dict], max_tokens: int = 128, t
     as `judge_batch` reads a pair. Adds `reasoning`, `choice` (the slot letter) and `slot_probs` (the model's
     probability of each slot, renormalised): the verdict is never missing, and its probabilities are what the
     rotations average."""
-    get = lambda r, key, default: default if r.get(key) is None else r[key]  # noqa: E731
     out: list = [None] * len(rows)
     groups: dict[int, list[int]] = {}
     for i, r in enumerate(rows):
         groups.setdefault(int(r["n"]), []).append(i)
-    for n, idx in groups.items():
+    for n, idx in groups.items():  # one option set per N
         options = list(LETTERS[:n])
-        budgets = {i: int(get(rows[i], "max_tokens", max_tokens)) for i in idx}
-        temps = {i: float(get(rows[i], "temperature", temperature)) for i in idx}
-        seeds = {i: derive_seed(rows[i]["seed"], "verdict") for i in idx}
-        reason = [i for i in idx if budgets[i] > 0]
-        direct = [i for i in idx if budgets[i] <= 0]
-        results: dict[int, tuple] = {}
-        if reason:
-            pairs = engine.generate_then_choose(
-                [engine.chat(rows[i]["prompt"]) for i in reason],
-                [SamplingParams(max_tokens=budgets[i], temperature=temps[i], top_p=get(rows[i], "top_p", top_p),
-                                seed=int(rows[i]["seed"])) for i in reason],
-                VERDICT_PREFIX, options, [temps[i] for i in reason], [seeds[i] for i in reason])
-            results.update(zip(reason, pairs))
-        if direct:
-            choices = engine.choose([engine.chat(rows[i]["prompt"]) + VERDICT_PREFIX for i in direct], options,
-                                    [temps[i] for i in direct], [seeds[i] for i in direct])
-            results.update((i, ("", c)) for i, c in zip(direct, choices))
-        for i in idx:
-            text, choice = results[i]
+        group = [rows[i] for i in idx]
+        results = reason_then_choose(engine, group, [r["prompt"] for r in group], options, max_tokens, temperature,
+                                     top_p)
+        for i, (text, choice) in zip(idx, results):
             out[i] = {**rows[i], "reasoning": text, "choice": choice.choice,
                       "slot_probs": [float(choice.probs[x]) for x in options]}
     return out
 
 
-SCORE_PREFIX = "\n\nScore: [["  # the 0-1 grade's own syntax (`formats.grading`, scale 0-1)
 TENTHS = [str(d) for d in range(10)]
 
 
@@ -148,15 +144,14 @@ def grade_batch(engine: Engine, rows: list[dict], max_tokens: int = 128, tempera
     """A 0-1 grade (MM-Vet's scale, in tenths) read as choices, so a grade is never missing: the reasoning, then
     `Score: [[` and a constrained 0 or 1, then after `0.` a constrained tenth. Adds `reasoning`, `score` (the
     choices taken) and `expected_score` (the model's own probabilities: P(1) + P(0) * E[tenth] / 10)."""
-    get = lambda r, key, default: default if r.get(key) is None else r[key]  # noqa: E731
-    budgets = [int(get(r, "max_tokens", max_tokens)) for r in rows]
+    budgets = [int(_setting(r, "max_tokens", max_tokens)) for r in rows]
     reason = [i for i, b in enumerate(budgets) if b > 0]
     texts = [""] * len(rows)
     if reason:
         made = engine.generate([engine.chat(rows[i]["prompt"]) for i in reason],
-                               [SamplingParams(max_tokens=budgets[i], temperature=float(get(rows[i], "temperature",
-                                                                                           temperature)),
-                                               top_p=get(rows[i], "top_p", top_p), seed=int(rows[i]["seed"]))
+                               [SamplingParams(max_tokens=budgets[i],
+                                               temperature=float(_setting(rows[i], "temperature", temperature)),
+                                               top_p=_setting(rows[i], "top_p", top_p), seed=int(rows[i]["seed"]))
                                 for i in reason])
         for i, text in zip(reason, made):
             texts[i] = text.split("Score:", 1)[0].split("[[", 1)[0].rstrip()
