@@ -11,21 +11,10 @@ from typing import Optional
 
 from judge_ray.formats.context import CONTEXT_NOTE, context_block
 from judge_ray.formats.delimiting import DATA_NOTE, data
+from judge_ray.formats.judgelm import enumeration, number_word
 from judge_ray.formats.verdicts import ParseFailure, Verdict, VerdictResult
 
-SYSTEM = (
-    "Please act as an impartial judge and evaluate the quality of the responses provided by two AI assistants "
-    "to the user question displayed below. You should choose the assistant that follows the user's instructions "
-    "and answers the user's question better. Your evaluation should consider factors such as the helpfulness, "
-    "relevance, accuracy, depth, creativity, and level of detail of their responses. Begin your evaluation by "
-    "comparing the two responses and provide a short explanation. Avoid any position biases and ensure that the "
-    "order in which the responses were presented does not influence your decision. Do not allow the length of "
-    "the responses to influence your evaluation. Be as objective as possible. After providing your explanation, "
-    'output your final verdict by strictly following this format: "[[A]]" if assistant A is better, '
-    '"[[B]]" if assistant B is better.'
-)
-
-# The same judge over N answers: name the best. With N = 2 it is SYSTEM word for word.
+# The judge over N answers names the best; the pair judge (the Self-Taught Evaluators' prompt) is its N = 2.
 _MANY = (
     "Please act as an impartial judge and evaluate the quality of the responses provided by {n} AI assistants "
     "to the user question displayed below. You should choose the assistant that follows the user's instructions "
@@ -36,6 +25,7 @@ _MANY = (
     "the responses to influence your evaluation. Be as objective as possible. After providing your explanation, "
     "output your final verdict by strictly following this format: {choices}."
 )
+SYSTEM = _MANY.format(n="two", choices='"[[A]]" if assistant A is better, "[[B]]" if assistant B is better')
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 # Appended to the judge's reasoning so the next token *is* the verdict: the constrained choice reads it.
@@ -50,26 +40,18 @@ def pairwise_prompt(question: str, answer_a: str, answer_b: str, guard: bool = T
     """The user turn of a pairwise judgment (system text folded in: not every chat template has a system role).
     Guarded (the default), the texts are neutralised and the template says answers are data
     (`formats.delimiting`); `guard=False` is the earlier, unguarded prompt. `context`: the context block."""
-    question, answer_a, answer_b = (data(t, guard) for t in (question, answer_a, answer_b))
-    system = (f"{SYSTEM} {DATA_NOTE}" if guard else SYSTEM) + (CONTEXT_NOTE if context else "")
-    return (
-        f"{system}\n\n[User Question]\n{question}\n\n{context_block(context, guard)}"
-        f"[The Start of Assistant A's Answer]\n{answer_a}\n[The End of Assistant A's Answer]\n\n"
-        f"[The Start of Assistant B's Answer]\n{answer_b}\n[The End of Assistant B's Answer]"
-    )
+    return pairwise_many_prompt(question, [answer_a, answer_b], guard, context)
 
 
 def many_system(n: int) -> str:
-    from judge_ray.formats.judgelm import enumeration, number_word
-
-    choices = enumeration([f'"[[{x}]]" if assistant {x} is better' for x in LETTERS[:n]])
-    return _MANY.format(n=number_word(n), choices=choices.replace(" and ", ", ") if n == 2 else choices)
+    if n == 2:
+        return SYSTEM
+    return _MANY.format(n=number_word(n),
+                        choices=enumeration([f'"[[{x}]]" if assistant {x} is better' for x in LETTERS[:n]]))
 
 
 def pairwise_many_prompt(question: str, answers: list[str], guard: bool = True, context: Optional[str] = None) -> str:
     """The pairwise judge over N answers (Assistant A, B, C, ...): reasoning, then `[[X]]` naming the best."""
-    if len(answers) == 2:
-        return pairwise_prompt(question, answers[0], answers[1], guard, context)
     question = data(question, guard)
     system = (f"{many_system(len(answers))} {DATA_NOTE}" if guard else many_system(len(answers))) + (
         CONTEXT_NOTE if context else "")
