@@ -39,8 +39,8 @@ class LabelledSet:
 def load_labelled_pairs(spec: str | Path, seed: int = 0) -> LabelledSet:
     path = labelled_path(str(spec))
     bench = read_benchmark(str(path), seed=seed)
-    if bench.ranked:
-        raise InputError(f"labelled eval file {path} is a ranked benchmark ({bench.layout}); the loop's labelled "
+    if bench.kind != "pairs":
+        raise InputError(f"labelled eval file {path} is a {bench.kind} benchmark ({bench.layout}); the loop's labelled "
                          "sets are pairs: evaluate it with jobs/evaluate.py")
     items = [item for item in bench.items if item["label"] != "tie"]
     if not items:

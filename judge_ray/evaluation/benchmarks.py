@@ -99,14 +99,19 @@ class Benchmark:
     id_field: Optional[str] = None  # the field ids come from; None: row numbers
 
     @property
+    def kind(self) -> str:
+        """pairs (two answers and an A/B/tie label), ranked (N answers per item, `evaluation/ranking.py`) or
+        graded (one answer per item, graded against its reference: MM-Vet, `evaluation/graded.py`)."""
+        first = self.items[0] if self.items else {}
+        return "ranked" if "answers" in first else "graded" if "answer" in first else "pairs"
+
+    @property
     def graded(self) -> bool:
-        """One answer per item, graded against its reference (MM-Vet), not a pair or a ranking."""
-        return bool(self.items) and "answer" in self.items[0]
+        return self.kind == "graded"
 
     @property
     def ranked(self) -> bool:
-        """N answers per item (a ranking), not a pair with an A/B label."""
-        return bool(self.items) and "answers" in self.items[0]
+        return self.kind == "ranked"
 
     @property
     def two_class(self) -> bool:
@@ -219,10 +224,13 @@ def _row_id(obj: dict, layout: str, row: int) -> str:
     return str(row)
 
 
+def _plain(value: Any) -> Any:
+    """A list as Python holds it (Parquet and `datasets` give numpy arrays); anything else as it is."""
+    return value.tolist() if hasattr(value, "tolist") else value
+
+
 def _conversation(obj: dict, key: str) -> list[tuple[str, str]]:
-    conv = obj.get(key)
-    if hasattr(conv, "tolist"):
-        conv = conv.tolist()
+    conv = _plain(obj.get(key))
     if not isinstance(conv, list) or not conv:
         raise RowProblem(f"field {key!r} must be a list of messages")
     return turns(conv, f"field {key!r}")
@@ -230,8 +238,7 @@ def _conversation(obj: dict, key: str) -> list[tuple[str, str]]:
 
 def _turn_list(value: Any) -> list[str]:
     """Arena's prompt/response: plain text, or a JSON-encoded list of turns whose nulls are empty replies."""
-    if hasattr(value, "tolist"):
-        value = value.tolist()
+    value = _plain(value)
     if isinstance(value, str) and value.lstrip().startswith("["):
         try:
             value = json.loads(value)
@@ -394,11 +401,9 @@ def _helpsteer2(row: int, obj: dict, _: dict) -> dict:
 
 def _answer_list(obj: dict, key: str, max_answers: int, least: int = 2) -> list[str]:
     """A published list of answers as texts; every element must be text (a JSON scalar is its text)."""
-    value = obj.get(key)
-    if hasattr(value, "tolist"):
-        value = value.tolist()
     if key not in obj:
         raise RowProblem(f"field {key!r} is missing")
+    value = _plain(obj[key])
     if not isinstance(value, list):
         raise RowProblem(f"field {key!r} is {type(value).__name__}, not a list of answers")
     if len(value) < least:
@@ -410,9 +415,7 @@ def _answer_list(obj: dict, key: str, max_answers: int, least: int = 2) -> list[
 
 def _ranked(row: int, obj: dict, opts: dict) -> dict:
     answers = _answer_list(obj, "answers", opts["max_answers"])
-    ranking = obj.get("ranking")
-    if hasattr(ranking, "tolist"):
-        ranking = ranking.tolist()
+    ranking = _plain(obj.get("ranking"))
     if not isinstance(ranking, list) or not ranking:
         raise RowProblem(f"field 'ranking' is {ranking!r}; expected answer numbers (from 1), best first")
     numbers = []
@@ -446,8 +449,7 @@ def _rewardbench2(row: int, obj: dict, opts: dict) -> dict:
 
 def capabilities(value: Any) -> list[str]:
     """MM-Vet's `capability`: a list of names, or one text "ocr,math"."""
-    if hasattr(value, "tolist"):
-        value = value.tolist()
+    value = _plain(value)
     if isinstance(value, str):
         value = [v for v in (x.strip() for x in value.split(",")) if v]
     if not isinstance(value, list) or not value or not all(isinstance(v, str) and v.strip() for v in value):
@@ -456,7 +458,7 @@ def capabilities(value: Any) -> list[str]:
 
 
 def _mmvet(row: int, obj: dict, opts: dict) -> dict:
-    qid = str(obj.get("_key") or obj.get("id") or row)
+    qid = _row_id(obj, "mmvet", row)
     responses = opts["responses"] or {}
     if qid not in responses:
         raise RowProblem(f"no response for question {qid!r} in benchmark.responses")

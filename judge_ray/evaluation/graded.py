@@ -17,7 +17,7 @@ from collections import defaultdict
 from typing import TYPE_CHECKING, Sequence
 
 from judge_ray.evaluation.intervals import interval
-from judge_ray.evaluation.judging import outputs_by_item
+from judge_ray.evaluation.judging import outputs_by_item, samples_per_order, shown_texts
 from judge_ray.formats.grading import grading_prompt, parse_rating
 from judge_ray.stages.seeds import derive_seed
 
@@ -26,11 +26,11 @@ if TYPE_CHECKING:
 
 
 def graded_requests(items: Sequence[dict], judge: EvalJudgeConfig, fmt: str, seed: int) -> list[dict]:
-    samples = judge.samples if judge.mode in ("vote", "both_vote") else 1
+    samples = samples_per_order(judge)
     requests = []
     for item in items:
-        prompt = grading_prompt(item["question"], item["answer"], item["reference"] if judge.reference else None,
-                                context=item.get("context") if judge.context else None, scale="0-1")
+        ref, ctx = shown_texts(item, judge)
+        prompt = grading_prompt(item["question"], item["answer"], ref, context=ctx, scale="0-1")
         for k in range(samples):
             requests.append({"item_id": item["id"], "order": "A", "sample": k, "stage": "grade", "prompt": prompt,
                              "seed": derive_seed(seed, "evaluate", item["id"], "graded", k),
@@ -45,14 +45,13 @@ def graded_predictions(items: Sequence[dict], outputs: Sequence[dict], judge: Ev
     for item in items:
         calls = []
         for out in by_item[item["id"]]:
-            if out.get("score") is not None:  # the constrained read
-                calls.append({"sample": out["sample"], "seed": out["seed"], "output": out.get("output", ""),
-                              "score": float(out["score"]), "expected_score": out.get("expected_score"),
-                              "failure": ""})
-                continue
-            r = parse_rating(out.get("output") or "", low=0.0, high=1.0)
+            if out.get("score") is not None:  # the constrained read (engine stage `grade`)
+                score, failure = float(out["score"]), ""
+            else:  # free text
+                r = parse_rating(out.get("output") or "", low=0.0, high=1.0)
+                score, failure = (r.score if r.ok else None), ("" if r.ok else r.reason)
             calls.append({"sample": out["sample"], "seed": out["seed"], "output": out.get("output", ""),
-                          "score": r.score if r.ok else None, "failure": "" if r.ok else r.reason})
+                          "score": score, "expected_score": out.get("expected_score"), "failure": failure})
         read = [c["score"] for c in calls if c["score"] is not None]
         expected = [c["expected_score"] for c in calls if c.get("expected_score") is not None]
         preds.append({"id": item["id"], "subset": item.get("subset", ""), "capabilities": item["capabilities"],
@@ -89,37 +88,4 @@ def score_graded(preds: Sequence[dict], layout: str = "", skipped: Sequence[dict
             "expected_score": sum(expected) / len(expected) if expected else None,
             "parse_failure_rate": sum(p["unparsed_outputs"] for p in preds) / outputs if outputs else 0.0,
             "scale": "0-1", "layout": layout}
-
-
-def graded_row(name: str, m: dict) -> list[str]:
-    from judge_ray.evaluation.intervals import pct_with_interval
-
-    return [name, str(m["scored"]), pct_with_interval(m["score"], m["score_ci"]), str(m["unreadable_grades"]),
-            f"{100 * m['parse_failure_rate']:.1f}%"]
-
-
-GRADED_HEADER = ["judge", "items", "mean score [95% CI]", "unreadable grades", "parse failures"]
-
-
-def graded_markdown(title: str, benchmark: str, layout: str, rows: Sequence[Sequence[str]], metrics: dict,
-                    table, skipped_section) -> str:
-    """MM-Vet's report: total and per capability (and combination), as percentages of the 0-1 scale."""
-    from judge_ray.evaluation.intervals import pct_with_interval
-
-    caps = metrics["capabilities"]
-    parts = [f"# {title}", "", f"- benchmark: `{benchmark}` (layout {layout}), {metrics['examples']} graded answers, "
-             f"{metrics['skipped_rows']} unusable row(s) skipped",
-             "- each answer graded 0-1 against the reference (the ground truth), with the context block when the "
-             "image has a description; read as choices (0 or 1, then the tenth): every answer gets a grade; "
-             "intervals: 95% Wilson on the mean score"
-             + (f"; the expected grade from the judge's own probabilities: {100 * metrics['expected_score']:.1f}%"
-                if metrics.get("expected_score") is not None else ""), "",
-             table(rows, GRADED_HEADER), "",
-             table([[pct_with_interval(caps[c]["score"], caps[c]["score_ci"]) for c in caps]
-                    + [pct_with_interval(metrics["score"], metrics["score_ci"])]], list(caps) + ["total"]), "",
-             table([[c, str(v["n"]), pct_with_interval(v["score"], v["score_ci"])]
-                    for c, v in metrics["combinations"].items()],
-                   ["capabilities", "items", "mean score [95% CI]"])]
-    parts += skipped_section(metrics.get("skipped", []))
-    return "\n".join(parts) + "\n"
 

@@ -23,9 +23,21 @@ if TYPE_CHECKING:
     from judge_ray.config import EvalJudgeConfig
 
 
+def samples_per_order(judge: EvalJudgeConfig) -> int:
+    """Judgments per order (or graded answer): `judge.samples` in the voting modes, else one."""
+    from judge_ray.config import VOTING_MODES
+
+    return judge.samples if judge.mode in VOTING_MODES else 1
+
+
+def shown_texts(item: dict, judge: EvalJudgeConfig) -> tuple[Optional[str], Optional[str]]:
+    """(reference, context) of an item as the judge config shows them (None where hidden or absent)."""
+    return (item.get("reference") if judge.reference else None, item.get("context") if judge.context else None)
+
+
 def plan_shape(judge: EvalJudgeConfig) -> tuple[tuple[str, ...], int]:
     """(orders or graded slots, samples per order) for a judge config."""
-    samples = judge.samples if judge.mode in ("vote", "both_vote") else 1
+    samples = samples_per_order(judge)
     if judge.grading == "single_answer":
         return ("A", "B"), samples
     return (("AB", "BA") if judge.mode in ("both", "both_vote", "debiased") else ("AB",)), samples
@@ -40,8 +52,7 @@ def build_requests(items: Sequence[dict], judge: EvalJudgeConfig, fmt: str, seed
     orders, samples = plan_shape(judge)
     requests = []
     for item in items:
-        ref = item.get("reference") if judge.reference else None
-        ctx = item.get("context") if judge.context else None
+        ref, ctx = shown_texts(item, judge)
         for order in orders:
             pair = (item["answer_a"], item["answer_b"])
             a, b = pair if order in ("AB", "A") else pair[::-1]

@@ -29,8 +29,9 @@ import random
 from collections import defaultdict
 from typing import TYPE_CHECKING, Optional, Sequence
 
-from judge_ray.evaluation.intervals import interval
-from judge_ray.evaluation.judging import outputs_by_item
+from judge_ray.evaluation.intervals import Z95, interval
+from judge_ray.evaluation.judging import outputs_by_item, samples_per_order, shown_texts
+from judge_ray.evaluation.scoring import subset_agreement
 from judge_ray.formats.grading import grading_prompt, parse_rating
 from judge_ray.formats.judgelm import judgelm_many_prompt, parse_score_list
 from judge_ray.formats.self_taught import pairwise_many_prompt, parse_best
@@ -38,10 +39,6 @@ from judge_ray.stages.seeds import derive_seed
 
 if TYPE_CHECKING:
     from judge_ray.config import EvalJudgeConfig
-
-
-def is_ranked(items: Sequence[dict]) -> bool:
-    return bool(items) and "answers" in items[0]
 
 
 # ---- orders ----
@@ -85,11 +82,10 @@ def item_orders(item: dict, judge: EvalJudgeConfig, seed: int) -> list[tuple[int
 # ---- requests ----
 def ranked_requests(items: Sequence[dict], judge: EvalJudgeConfig, fmt: str, seed: int) -> list[dict]:
     """One engine request per (item, order or graded answer, sample), each with its own derived seed."""
-    samples = judge.samples if judge.mode in ("vote", "both_vote") else 1
+    samples = samples_per_order(judge)
     requests = []
     for item in items:
-        ref = item.get("reference") if judge.reference else None
-        ctx = item.get("context") if judge.context else None
+        ref, ctx = shown_texts(item, judge)
         if judge.grading == "single_answer":
             shown = [(f"s{i}", grading_prompt(item["question"], a, ref, context=ctx))
                      for i, a in enumerate(item["answers"])]
@@ -243,7 +239,7 @@ def mean_interval(values: Sequence[float], low: float = -1.0, high: float = 1.0)
         return {"n": 0, "low": low, "high": high, "method": "normal95"}
     mean = sum(values) / n
     sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1)) if n > 1 else float("inf")
-    half = 1.959963984540054 * sd / math.sqrt(n)
+    half = Z95 * sd / math.sqrt(n)
     return {"n": n, "low": max(low, mean - half), "high": min(high, mean + half), "method": "normal95"}
 
 
@@ -251,7 +247,7 @@ def position_bias(preds: Sequence[dict]) -> dict:
     """Where the judge's pick sat, over every readable order (a top shared by k slots counts 1/k to each), by
     N: the share per slot (1/N each for a judge without position bias), with intervals; and consistency, the
     share of items judged in several orders whose top answer was the same in every readable one."""
-    by_n: dict[int, list[float]] = defaultdict(lambda: [])
+    by_n: dict[int, list[float]] = {}  # N -> picks per slot
     counts: dict[int, int] = defaultdict(int)
     same, judged = 0, 0
     for p in preds:
@@ -282,21 +278,20 @@ def position_bias(preds: Sequence[dict]) -> dict:
 
 
 def score_ranked(preds: Sequence[dict], layout: str = "", skipped: Sequence[dict] = ()) -> dict:
-    from judge_ray.evaluation.scoring import subset_agreement
-
     """Top-1 accuracy, pairwise accuracy over labelled answer pairs, Kendall's tau (each with n and a 95%
     interval), position bias over the orders, per subset top-1; RewardBench 2's own scores for its layout."""
     top1 = [top1_credit(p) for p in preds]
     pairs = [c for p in preds for c in pair_credits(p)]
     taus = [t for t in (item_tau(p) for p in preds) if t is not None]
     outputs = sum(p["outputs"] for p in preds)
+    top1_mean = sum(top1) / len(top1) if top1 else 0.0
     metrics: dict = {
         "kind": "ranking", "examples": len(preds), "scored": len(preds), "skipped_rows": len(skipped),
         "skipped": list(skipped),
         "answers_per_item": dict(sorted(((str(n), sum(p["answers"] == n for p in preds))
                                          for n in {p["answers"] for p in preds}))),
-        "top1_accuracy": sum(top1) / len(top1) if top1 else 0.0,
-        "top1_accuracy_ci": interval(sum(top1) / len(top1) if top1 else 0.0, len(top1)),
+        "top1_accuracy": top1_mean,
+        "top1_accuracy_ci": interval(top1_mean, len(top1)),
         "pairwise_accuracy": sum(pairs) / len(pairs) if pairs else None,
         "pairwise_accuracy_ci": interval(sum(pairs) / len(pairs) if pairs else 0.0, len(pairs)),
         "kendall_tau": sum(taus) / len(taus) if taus else None,

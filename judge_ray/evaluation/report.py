@@ -37,8 +37,6 @@ def metrics_row(name: str, m: dict) -> list[str]:
     if m.get("kind") == "ranking":
         return ranked_row(name, m)
     if m.get("kind") == "graded":
-        from judge_ray.evaluation.graded import graded_row
-
         return graded_row(name, m)
     swap = m.get("swap", {})
     return [name, str(m["scored"]), pct_with_interval(m["agreement"], m.get("agreement_ci")),
@@ -89,6 +87,34 @@ def ranked_markdown(title: str, benchmark: str, layout: str, rows: Sequence[Sequ
     return "\n".join(parts) + "\n"
 
 
+def graded_row(name: str, m: dict) -> list[str]:
+    return [name, str(m["scored"]), pct_with_interval(m["score"], m["score_ci"]), str(m["unreadable_grades"]),
+            f"{100 * m['parse_failure_rate']:.1f}%"]
+
+
+GRADED_HEADER = ["judge", "items", "mean score [95% CI]", "unreadable grades", "parse failures"]
+
+
+def graded_markdown(title: str, benchmark: str, layout: str, rows: Sequence[Sequence[str]], metrics: dict) -> str:
+    """MM-Vet's report: total and per capability (and combination), as percentages of the 0-1 scale."""
+    caps = metrics["capabilities"]
+    parts = [f"# {title}", "", f"- benchmark: `{benchmark}` (layout {layout}), {metrics['examples']} graded answers, "
+             f"{metrics['skipped_rows']} unusable row(s) skipped",
+             "- each answer graded 0-1 against the reference (the ground truth), with the context block when the "
+             "image has a description; read as choices (0 or 1, then the tenth): every answer gets a grade; "
+             "intervals: 95% Wilson on the mean score"
+             + (f"; the expected grade from the judge's own probabilities: {100 * metrics['expected_score']:.1f}%"
+                if metrics.get("expected_score") is not None else ""), "",
+             markdown_table(rows, GRADED_HEADER), "",
+             markdown_table([[pct_with_interval(caps[c]["score"], caps[c]["score_ci"]) for c in caps]
+                    + [pct_with_interval(metrics["score"], metrics["score_ci"])]], list(caps) + ["total"]), "",
+             markdown_table([[c, str(v["n"]), pct_with_interval(v["score"], v["score_ci"])]
+                    for c, v in metrics["combinations"].items()],
+                   ["capabilities", "items", "mean score [95% CI]"])]
+    parts += _skipped_section(metrics.get("skipped", []))
+    return "\n".join(parts) + "\n"
+
+
 def _skipped_section(skipped: Sequence[dict]) -> list[str]:
     if not skipped:
         return []
@@ -104,9 +130,7 @@ def report_markdown(title: str, benchmark: str, layout: str, rows: Sequence[Sequ
     if metrics.get("kind") == "ranking":
         return ranked_markdown(title, benchmark, layout, rows, metrics)
     if metrics.get("kind") == "graded":
-        from judge_ray.evaluation.graded import graded_markdown
-
-        return graded_markdown(title, benchmark, layout, rows, metrics, markdown_table, _skipped_section)
+        return graded_markdown(title, benchmark, layout, rows, metrics)
     p = metrics["policy"]
     skipped = metrics.get("skipped", [])
     parts = [f"# {title}", "", f"- benchmark: `{benchmark}` (layout {layout}), {metrics['examples']} examples, "

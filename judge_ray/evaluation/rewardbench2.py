@@ -20,9 +20,9 @@ from collections import defaultdict
 from typing import Optional, Sequence
 
 from judge_ray.evaluation.intervals import interval
+from judge_ray.evaluation.ranking import top1_credit
 
 UNSCORED = -1.0
-SUBSETS = ("Factuality", "Precise IF", "Math", "Safety", "Focus", "Ties")
 
 
 def _scores(pred: dict) -> list[float]:
@@ -74,16 +74,6 @@ def ties_score(preds: Sequence[dict]) -> dict:
             "margin_score": mean(margin), "unusable_ids": unusable}
 
 
-def best_of_n_credit(pred: dict) -> float:
-    scores = pred["scores"]
-    if all(s is None for s in scores):
-        return 1 / len(scores)
-    filled = _scores(pred)
-    top = max(filled)
-    winners = [a for a, s in enumerate(filled) if s == top]
-    return sum(a in pred["best"] for a in winners) / len(winners)
-
-
 def rewardbench2_score(preds: Sequence[dict]) -> dict:
     """Per subset and overall, as fractions; best-of-N subsets with n and a 95% interval."""
     by_subset: dict[str, list[dict]] = defaultdict(list)
@@ -95,7 +85,7 @@ def rewardbench2_score(preds: Sequence[dict]) -> dict:
             ties = ties_score(rows)
             subsets[name] = {"score": ties["score"], "prompts": len(rows), "ties": ties}
         else:
-            credit = [best_of_n_credit(p) for p in rows]
+            credit = [top1_credit(p) for p in rows]
             value = sum(credit) / len(credit)
             subsets[name] = {"score": value, "prompts": len(rows), "score_ci": interval(value, len(rows))}
     scored = [v["score"] for v in subsets.values() if v["score"] is not None]

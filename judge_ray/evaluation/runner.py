@@ -12,14 +12,14 @@ from __future__ import annotations
 import logging
 import json
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
-from judge_ray.config import VOTING_MODES, EvaluateConfig, config_from_yaml, to_yaml
+from judge_ray.config import EvaluateConfig, PolicyConfig, config_from_yaml, to_yaml
 from judge_ray.errors import InputError
 from judge_ray.evaluation.benchmarks import Benchmark, read_benchmark, skipped_summary
-from judge_ray.evaluation.judging import build_requests, predictions_from_outputs
+from judge_ray.evaluation.judging import build_requests, predictions_from_outputs, samples_per_order
 from judge_ray.evaluation.graded import graded_predictions, graded_requests, score_graded
 from judge_ray.evaluation.predictions_file import read_predictions
 from judge_ray.evaluation.ranking import ranked_predictions, ranked_requests, score_ranked
@@ -77,10 +77,9 @@ class Evaluation:
                      + " — listed in metrics.json and summary.md")
         self.judges: list[tuple[Optional[int], str]] = []
         self.from_run = False
-        if j.predictions and (self.bench.ranked or self.bench.graded):
-            kind = "ranked benchmark (N answers per item)" if self.bench.ranked else "graded benchmark"
-            raise InputError(f"{b.path} is a {kind}, layout {self.layout}; a predictions file holds pairwise "
-                             "verdicts: judge it with judge.model")
+        if j.predictions and self.bench.kind != "pairs":
+            raise InputError(f"{b.path} is a {self.bench.kind} benchmark, layout {self.layout}; a predictions file "
+                             "holds pairwise verdicts: judge it with judge.model")
         if j.predictions:
             fmt = "judgelm" if j.format == "auto" else j.format
             self.file_preds = read_predictions(j.predictions, self.items, fmt, self.bench.id_note(),
@@ -138,30 +137,43 @@ class Evaluation:
         return root
 
 
+@dataclass(frozen=True)
+class BenchmarkKind:
+    """How a kind of benchmark (`Benchmark.kind`) is judged, read, scored and drawn."""
+
+    requests: Callable[..., list[dict]]  # (items, judge config, format, seed) -> engine requests
+    predictions: Callable[..., list[dict]]  # (items, outputs, judge config, format) -> prediction rows
+    score: Callable[[list[dict], Benchmark, PolicyConfig], dict]
+    plot: Callable[[dict, Path, str], None]
+    figure: str
+
+
+KINDS = {
+    "pairs": BenchmarkKind(build_requests, predictions_from_outputs,
+                           lambda preds, bench, p: score(preds, p.ties, p.unparseable, bench.layout,
+                                                         p.predicted_ties, bench.skipped),
+                           plot_confusion, "confusion.png"),
+    "ranked": BenchmarkKind(ranked_requests, ranked_predictions,
+                            lambda preds, bench, _: score_ranked(preds, bench.layout, bench.skipped),
+                            plot_positions, "positions.png"),  # where the judge's pick sat
+    "graded": BenchmarkKind(graded_requests, graded_predictions,
+                            lambda preds, bench, _: score_graded(preds, bench.layout, bench.skipped),
+                            plot_capabilities, "capabilities.png"),
+}
+
+
 def write_result(out: Path, preds: list[dict], judge: dict, cfg: EvaluateConfig, bench: Benchmark) -> dict:
-    """predictions.jsonl, metrics.json (with the policies and the judge's settings) and confusion.png (a ranked
-    benchmark: positions.png, where the judge's pick sat)."""
-    p, j = cfg.policy, cfg.judge
-    if bench.ranked:
-        metrics = score_ranked(preds, bench.layout, bench.skipped)
-    elif bench.graded:
-        metrics = score_graded(preds, bench.layout, bench.skipped)
-    else:
-        metrics = score(preds, p.ties, p.unparseable, bench.layout, p.predicted_ties, bench.skipped)
-    metrics["judge"] = {**judge, "grading": j.grading, "mode": j.mode,
-                        "samples": j.samples if j.mode in VOTING_MODES else 1, "temperature": j.temperature,
-                        "max_tokens": j.max_tokens, "seed": cfg.run.seed}
-    if bench.ranked:
+    """predictions.jsonl, metrics.json (with the policies and the judge's settings) and the kind's figure
+    (confusion.png for pairs)."""
+    j, kind = cfg.judge, KINDS[bench.kind]
+    metrics = kind.score(preds, bench, cfg.policy)
+    metrics["judge"] = {**judge, "grading": j.grading, "mode": j.mode, "samples": samples_per_order(j),
+                        "temperature": j.temperature, "max_tokens": j.max_tokens, "seed": cfg.run.seed}
+    if bench.kind == "ranked":
         metrics["judge"]["rotations"] = j.rotations
     metrics["benchmark"] = {"path": cfg.benchmark.path, "layout": bench.layout, "turn": cfg.benchmark.turn}
     write_text(out / "predictions.jsonl", "".join(json.dumps(p_, sort_keys=True) + "\n" for p_ in preds))
-    title = f"{judge.get('model', 'predictions')} on {bench.layout}"
-    if bench.ranked:
-        plot_positions(metrics, out / "positions.png", title)
-    elif bench.graded:
-        plot_capabilities(metrics, out / "capabilities.png", title)
-    else:
-        plot_confusion(metrics, out / "confusion.png", title)
+    kind.plot(metrics, out / kind.figure, f"{judge.get('model', 'predictions')} on {bench.layout}")
     write_json(out / "metrics.json", metrics)
     return metrics
 
@@ -176,14 +188,13 @@ def judge_benchmarks(model: str, jobs: dict[str, tuple[Benchmark, EvaluateConfig
     from judge_ray.models import resolve_model
 
     path = resolve_model(model)
-    if fmt != "pairwise" and any(cfg.judge.mode == "debiased" and not bench.ranked and not bench.graded
+    if fmt != "pairwise" and any(cfg.judge.mode == "debiased" and bench.kind == "pairs"
                                  for bench, cfg, _ in jobs.values()):
         raise InputError(f"judge.mode=debiased needs a pairwise judge; {model} judges in the {fmt} format")
     requests: list[dict] = []
     for name, (bench, cfg, _) in jobs.items():
         j = cfg.judge
-        build = ranked_requests if bench.ranked else graded_requests if bench.graded else build_requests
-        built = build(bench.items, j, fmt, cfg.run.seed)
+        built = KINDS[bench.kind].requests(bench.items, j, fmt, cfg.run.seed)
         logger.info(f"[evaluate] {model}: {name}, {len(bench.items)} examples, {len(built)} judge calls "
             f"(format {fmt}, grading {j.grading}, mode {j.mode})")
         requests += [{**r, "benchmark": name} for r in built]
@@ -199,9 +210,7 @@ def judge_benchmarks(model: str, jobs: dict[str, tuple[Benchmark, EvaluateConfig
     results = {}
     for name, (bench, cfg, out) in jobs.items():
         mine = [o for o in outputs if o["benchmark"] == name]
-        read = (ranked_predictions if bench.ranked else graded_predictions if bench.graded
-                else predictions_from_outputs)
-        preds = read(bench.items, mine, cfg.judge, fmt)
+        preds = KINDS[bench.kind].predictions(bench.items, mine, cfg.judge, fmt)
         results[name] = write_result(out, preds, {"model": model, "format": fmt}, cfg, bench)
     return results
 

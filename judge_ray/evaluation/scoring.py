@@ -86,7 +86,7 @@ def judgebench_net(pred: dict) -> int:
     tie count, a correct and a wrong one do not. Judged in one order, that order's verdict alone."""
     verdicts = [pred.get("winner")]
     if "winner_swapped" in pred:
-        verdicts.append(swap_outcome(pred["winner_swapped"]) if pred["winner_swapped"] is not None else None)
+        verdicts.append(swap_outcome(pred["winner_swapped"]))  # None (unreadable) stays None
     if pred.get("debiased"):  # one reading from both orders' probabilities: JudgeBench's one-order case
         verdicts = [pred["debiased"]["winner"]]
     other = {"A": "B", "B": "A"}.get(pred["label"])

@@ -6,7 +6,8 @@ import pytest
 from judge_ray.errors import InputError
 from judge_ray.evaluation.benchmarks import read_benchmark
 from judge_ray.evaluation.ranking import score_ranked
-from judge_ray.evaluation.rewardbench2 import best_of_n_credit, rewardbench2_score, ties_score
+from judge_ray.evaluation.ranking import top1_credit
+from judge_ray.evaluation.rewardbench2 import rewardbench2_score, ties_score
 
 PUB = "tests/fixtures/benchmarks/published"
 
@@ -32,10 +33,11 @@ def _p(pid, scores, n_correct, subset="Ties"):
 
 
 def test_best_of_n_credit_is_rewardbench2s():
-    assert best_of_n_credit(_p("1", [9, 3, 3, 3], 1)) == 1.0
-    assert best_of_n_credit(_p("1", [9, 9, 3, 3], 1)) == 0.5  # (0 in winners) / len(winners)
-    assert best_of_n_credit(_p("1", [2, 9, 3, 3], 1)) == 0.0
-    assert best_of_n_credit(_p("1", [None] * 4, 1)) == 0.25  # their 4-way judge's error value
+    """RewardBench 2's best-of-N credit is the ranking's top-1 credit (`ranking.top1_credit`)."""
+    assert top1_credit(_p("1", [9, 3, 3, 3], 1)) == 1.0
+    assert top1_credit(_p("1", [9, 9, 3, 3], 1)) == 0.5  # (0 in winners) / len(winners)
+    assert top1_credit(_p("1", [2, 9, 3, 3], 1)) == 0.0
+    assert top1_credit(_p("1", [None] * 4, 1)) == 0.25  # their 4-way judge's error value
 
 
 def test_ties_score_by_hand():
