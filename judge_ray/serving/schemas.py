@@ -12,6 +12,8 @@ from typing import Literal, Optional
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 NonEmpty = Field(min_length=1)
+Context = Field(default=None, description="what the question refers to that the judge cannot see (an image as "
+                                          "text: caption, OCR, objects)")
 MAY_BE_EMPTY = ("answer", "answer_a", "answer_b", "answers", "reference", "context")
 
 
@@ -51,8 +53,7 @@ class JudgeRequest(_Strict):
     answer_a: str
     answer_b: str
     reference: Optional[str] = None
-    context: Optional[str] = Field(default=None, description="what the question refers to that the judge cannot "
-                                                            "see (an image as text: caption, OCR, objects)")
+    context: Optional[str] = Context
     mode: Literal["single", "both", "vote", "swap", "debiased"] = Field(
         default="single", description="single: one order; both: both orders, combined (as evaluation's "
                                       "judge.mode=both; `swap` is its old name, still accepted); vote: `samples` "
@@ -72,8 +73,7 @@ class RankRequest(_Strict):
                                description="the N >= 2 answers to rank (at most serve.max_answers); an empty "
                                            "answer is an answer")
     reference: Optional[str] = None
-    context: Optional[str] = Field(default=None, description="what the question refers to that the judge cannot "
-                                                            "see (an image as text: caption, OCR, objects)")
+    context: Optional[str] = Context
     mode: Literal["single", "rotations"] = Field(
         default="rotations", description="single: the answers in the order given, one judgment; rotations: the N "
                                          "cyclic shifts (every answer in every slot once), scores averaged, which "
@@ -101,8 +101,7 @@ class GradeRequest(_Strict):
     question: str = NonEmpty
     answer: str
     reference: Optional[str] = None
-    context: Optional[str] = Field(default=None, description="what the question refers to that the judge cannot "
-                                                            "see (an image as text: caption, OCR, objects)")
+    context: Optional[str] = Context
 
 
 class Timings(BaseModel):

@@ -117,10 +117,9 @@ class JudgeService:
                                r.get("context"))
             rows += [{**row, "item_id": str(idx)} for row in ranked_requests([item], plan, self.fmt, seed)]
             items.append(({**item, "id": str(idx)}, plan))
+        stage = choose_best_batch if self.fmt == "pairwise" else generate_batch  # ranked_requests' stage
         with self.lock:
-            outputs = [o for stage, fn in (("generate", generate_batch), ("choose_best", choose_best_batch))
-                       for o in (fn(self.engine, [r for r in rows if r["stage"] == stage])
-                                 if any(r["stage"] == stage for r in rows) else [])]
+            outputs = stage(self.engine, rows)
         answers = []
         for item, plan in items:
             pred = ranked_predictions([item], [o for o in outputs if o["item_id"] == item["id"]], plan, self.fmt)[0]
