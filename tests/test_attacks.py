@@ -4,7 +4,7 @@ from collections import Counter
 
 import pytest
 
-from judge_ray.attacks import BY_NAME, FAMILIES, VARIANTS, adversarial_pick, attack, variants
+from judge_ray.attacks import BY_NAME, FAMILIES, REPLACING, VARIANTS, adversarial_pick, attack, variants
 from judge_ray.errors import UserError
 
 
@@ -39,7 +39,8 @@ def test_unknown_names_are_one_line_errors(call, words):
 
 def test_the_default_variants_are_the_held_out_ones():
     assert {v.split for v in variants()} == {"eval"} and {v.family for v in variants()} == set(FAMILIES)
-    assert [v.name for v in variants(["master_key"], split="train")] == ["mk_answer", "mk_sure", "mk_first"]
+    assert [v.name for v in variants(["master_key"], split="train")] == [
+        "mk_answer", "mk_sure", "mk_first", "mk_step_one", "mk_reasoning", "mk_ellipsis"]
 
 
 def test_adversarial_pick_is_a_seeded_share_of_training_variants():
@@ -47,4 +48,8 @@ def test_adversarial_pick_is_a_seeded_share_of_training_variants():
     picks = [adversarial_pick(f"p{i}", 1.0, 0) for i in range(200)]
     assert all(p is not None and p.split == "train" for p in picks)
     assert len({p.family for p in picks}) == len(FAMILIES)  # every family is drawn
+    answer = "A real answer, longer than any content-free opener the master keys put in its place."
+    shorter = sum(len(attack(answer, p, "A", "B", 0, f"p{i}")) < len(answer) for i, p in enumerate(picks))
+    assert 80 <= shorter <= 120  # half shorten y_l, half lengthen it: length alone carries no label
+    assert {p.family for p in picks if p.family in REPLACING} == {"master_key"}
     assert picks == [adversarial_pick(f"p{i}", 1.0, 0) for i in range(200)]
