@@ -8,6 +8,8 @@ prompt guarded and unguarded; attack success, mean shift and greedy flips per fa
     .venv/bin/python benchmarks/judge_attacks.py --url http://127.0.0.1:8000 --token $TOKEN   # a served judge
     options: --benchmark PATH [--layout auto] --families a,b | --variants x,y  --split eval|train|all
              --prompts guarded,unguarded --pairs N --seed 0 --out runs/attacks --engine transformers [key=value ...]
+             --reuse: judges that --out already holds under the same label, weights and suite are read back, so
+             adding a judge to a comparison judges only the new one
 
 Extra key=value arguments go to the evaluation config (`vllm.max_model_len=1024`, `ray.actor_gpus=1`).
 An unknown family or variant, or a pair set with no A/B labels, is one line and exit 2.
@@ -39,6 +41,7 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default="runs/attacks")
     ap.add_argument("--engine", default="transformers")
+    ap.add_argument("--reuse", action="store_true", help="read back judges --out already measured (same suite)")
     args, extra = ap.parse_known_args()
     started = time.time()
 
@@ -54,7 +57,7 @@ def run(args, extra: list[str]) -> tuple[str, Path]:
     from judge_ray.attacks import variants
     from judge_ray.config import EvaluateConfig, load_config
     from judge_ray.evaluation.attack_suite import (PROMPTS, EngineJudge, HttpJudge, choose_pairs, judges_of,
-                                                   run_suite, write_report)
+                                                   model_fingerprint, previous_trials, run_suite, write_report)
     from judge_ray.evaluation.benchmarks import read_benchmark
     from judge_ray.labelled import bundled_labelled_path
 
@@ -74,11 +77,13 @@ def run(args, extra: list[str]) -> tuple[str, Path]:
         prompts = ["guarded"]  # the endpoint always guards its prompts
     else:
         judges = [(label, EngineJudge(model, args.engine, cfg, args.seed)) for label, model in judges_of(args.judge)]
-    report, rows, truncated = run_suite(judges, pairs, chosen, prompts, args.seed)
     settings = {"benchmark": source, "layout": bench.layout, "pairs": len(pairs), "seed": args.seed,
                 "split": args.split, "variants": [v.name for v in chosen], "prompts": prompts,
-                "judges": [label for label, _ in judges]}
+                "judges": [label for label, _ in judges],
+                "models": {label: args.url if args.url else model_fingerprint(judge.path) for label, judge in judges}}
     out = Path(args.out)
+    done = previous_trials(out, settings) if args.reuse else {}
+    report, rows, truncated = run_suite(judges, pairs, chosen, prompts, args.seed, done)
     return write_report(out, report, rows, truncated, settings), out
 
 

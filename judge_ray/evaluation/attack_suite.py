@@ -181,17 +181,24 @@ class HttpJudge:
 
 
 def run_suite(judges: Sequence[tuple[str, object]], pairs: Sequence[dict], variants: Sequence[Variant],
-              prompts: Sequence[str], seed: int) -> tuple[dict, list[dict], dict[str, int]]:
-    """(report {judge: {prompt: {family: {target: figures}}}}, trial rows, truncated requests per judge)."""
+              prompts: Sequence[str], seed: int, done: Optional[dict[str, tuple[list[dict], int]]] = None
+              ) -> tuple[dict, list[dict], dict[str, int]]:
+    """(report {judge: {prompt: {family: {target: figures}}}}, trial rows, truncated requests per judge).
+    `done`: {label: (trial rows, truncated)} measured before (`previous_trials`), read back instead of judged."""
     suite = plan(pairs, variants, prompts, seed)
     report: dict = {}
     rows: list[dict] = []
     truncated: dict[str, int] = {}
     for label, judge in judges:
-        logger.info(f"[attacks] {label}: {len(pairs)} pairs x {len(variants)} variants x 2 targets x 2 orders "
-                    f"x {len(prompts)} prompt(s): {len(suite.requests)} judgments")
-        trials = read_trials(suite, judge.prob_a(suite.requests))
-        truncated[label] = judge.truncated(suite.requests)
+        if label in (done or {}):
+            earlier, truncated[label] = done[label]
+            trials = [{k: v for k, v in t.items() if k != "judge"} for t in earlier]
+            logger.info(f"[attacks] {label}: {len(trials)} trials read back from the earlier run")
+        else:
+            logger.info(f"[attacks] {label}: {len(pairs)} pairs x {len(variants)} variants x 2 targets x 2 orders "
+                        f"x {len(prompts)} prompt(s): {len(suite.requests)} judgments")
+            trials = read_trials(suite, judge.prob_a(suite.requests))
+            truncated[label] = judge.truncated(suite.requests)
         rows += [{"judge": label, **t} for t in trials]
         report[label] = {prompt: family_report([t for t in trials if t["prompt"] == prompt]) for prompt in prompts}
     return report, rows, truncated
@@ -287,6 +294,44 @@ def write_report(out: Path, report: dict, rows: list[dict], truncated: dict[str,
     (out / "report.md").write_text(text)
     plot(report, out / "attacks.png")
     return text
+
+
+SAME_SUITE = ("benchmark", "layout", "pairs", "seed", "variants", "prompts")
+
+
+def model_fingerprint(model: str) -> str:
+    """What identifies a judge's weights: a local directory by its files' names, sizes and modification times (a
+    retrained model in the same place is another judge), anything else (an id, a URL) by its name."""
+    import hashlib
+
+    path = Path(model)
+    if not path.is_dir():
+        return model
+    files = sorted((f.relative_to(path).as_posix(), f.stat().st_size, f.stat().st_mtime_ns)
+                   for f in path.rglob("*") if f.is_file())
+    return f"{path.resolve()}#{hashlib.sha1(repr(files).encode()).hexdigest()[:12]}"
+
+
+def previous_trials(folder: Path, settings: dict) -> dict[str, tuple[list[dict], int]]:
+    """What an earlier run writing to `folder` measured, per judge label, where it measured the same suite
+    (`SAME_SUITE` settings) with the same weights (`settings["models"]`): {label: (trial rows, truncated)}.
+    Adding a judge to a comparison then judges only the new one."""
+    path = folder / "report.json"
+    if not path.is_file() or not (folder / "trials.jsonl").is_file():
+        return {}
+    old = json.loads(path.read_text())
+    before = old.get("settings", {})
+    differs = [k for k in SAME_SUITE if before.get(k) != settings.get(k)]
+    if differs:
+        logger.info(f"[attacks] {folder}: an earlier run of another suite ({', '.join(differs)} differ): "
+                    "nothing reused")
+        return {}
+    rows = [json.loads(line) for line in (folder / "trials.jsonl").read_text().splitlines() if line.strip()]
+    out = {}
+    for label, fingerprint in (before.get("models") or {}).items():
+        if settings.get("models", {}).get(label) == fingerprint:
+            out[label] = ([r for r in rows if r.get("judge") == label], old.get("truncated", {}).get(label, 0))
+    return out
 
 
 def choose_pairs(items: Sequence[dict], source: str, limit: Optional[int], seed: int) -> list[dict]:

@@ -7,10 +7,10 @@ import sys
 import pytest
 
 from judge_ray.attacks import BY_NAME, variants
-from judge_ray.evaluation.attack_suite import TARGETS, plan
+from judge_ray.evaluation.attack_suite import TARGETS, model_fingerprint, plan, previous_trials
 from tests.helpers import REPO
 
-pytestmark = pytest.mark.slow  # loads a model and judges a few hundred prompts (~10 s)
+SLOW = pytest.mark.slow  # loads a model and judges a few hundred prompts (~10 s)
 FAMILIES = "verdict_injection,fake_structure,master_key"
 
 
@@ -25,6 +25,7 @@ def bench(capsys, *args: str) -> tuple[int, str, str]:
     return code, out.out, out.err
 
 
+@SLOW
 def test_the_suite_on_the_tiny_model_reports_every_family_both_targets_and_prompts(capsys, tmp_path, tiny_model):
     code, out, err = bench(capsys, "--judge", "tiny", "--pairs", "3", "--families", FAMILIES, "--out",
                            str(tmp_path / "a"), "vllm.max_model_len=512")
@@ -62,6 +63,19 @@ def test_the_suite_on_the_tiny_model_reports_every_family_both_targets_and_promp
     seed1 = {json.loads(line)["pair"] for line in (tmp_path / "c" / "trials.jsonl").read_text().splitlines()}
     assert seed1 != {t["pair"] for t in trials}
 
+    # --reuse: the judge --out holds (same label, weights, suite) is read back, the added one judged
+    marked = [json.loads(line) for line in (tmp_path / "b" / "trials.jsonl").read_text().splitlines()]
+    marked[0]["clean_ab"] = 0.123  # a value no judging gives back: it survives only if read back
+    (tmp_path / "b" / "trials.jsonl").write_text("".join(json.dumps(r, sort_keys=True) + "\n" for r in marked))
+    code, out, err = bench(capsys, "--judge", "tiny", "--judge", "again=tiny", "--pairs", "3", "--families", FAMILIES,
+                           "--out", str(tmp_path / "b"), "--reuse", "vllm.max_model_len=512")
+    assert code == 0, err
+    both = [json.loads(line) for line in (tmp_path / "b" / "trials.jsonl").read_text().splitlines()]
+    assert both[0]["clean_ab"] == 0.123 and "tiny: 120 trials read back" in out + err
+    again = [{k: v for k, v in t.items() if k != "judge"} for t in both if t["judge"] == "again"]
+    assert again == [{k: v for k, v in t.items() if k != "judge"} for t in trials]  # judged: the same weights
+    assert list(json.loads((tmp_path / "b" / "report.json").read_text())["report"]) == ["tiny", "again"]
+
 
 def test_each_trial_attacks_its_target_in_the_slot_it_sits_in_each_order():
     pairs = [{"id": "p0", "question": "q", "answer_a": "good", "answer_b": "bad", "label": "A"}]
@@ -76,6 +90,7 @@ def test_each_trial_attacks_its_target_in_the_slot_it_sits_in_each_order():
     assert len(suite.trials) == 4 and len(suite.requests) == 2 + 2 * 2 * 2
 
 
+@SLOW
 def test_bad_input_is_one_line_and_exit_2(capsys, tmp_path):
     code, _, err = bench(capsys, "--judge", "tiny", "--families", "flattery")
     assert code == 2 and err.startswith("error: unknown attack family 'flattery'") and len(err.splitlines()) == 1
@@ -85,3 +100,23 @@ def test_bad_input_is_one_line_and_exit_2(capsys, tmp_path):
     unlabelled.write_text(json.dumps({"question": "q", "answer_a": "a", "answer_b": "b", "label": "tie"}) + "\n")
     code, _, err = bench(capsys, "--judge", "tiny", "--benchmark", str(unlabelled))
     assert code == 2 and "no pair with an A or B label" in err and len(err.splitlines()) == 1
+
+
+def test_reuse_needs_the_same_suite_and_the_same_weights(tmp_path):
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "model.safetensors").write_bytes(b"1")
+    first = model_fingerprint(str(model))
+    assert model_fingerprint("org/judge") == "org/judge" and first == model_fingerprint(str(model))
+    settings = {"benchmark": "b.jsonl", "layout": "pairs", "pairs": 2, "seed": 0, "variants": ["vi_brackets"],
+                "prompts": ["guarded"], "models": {"m": first, "n": "org/judge"}}
+    rows = [{"judge": "m", "pair": "p0", "clean_ab": 0.3}, {"judge": "n", "pair": "p0", "clean_ab": 0.6}]
+    (tmp_path / "trials.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (tmp_path / "report.json").write_text(json.dumps({"settings": settings, "truncated": {"m": 1, "n": 0}}))
+    assert previous_trials(tmp_path, settings) == {"m": ([rows[0]], 1), "n": ([rows[1]], 0)}
+    assert previous_trials(tmp_path, {**settings, "seed": 1}) == {}  # another sample of pairs
+    assert previous_trials(tmp_path, {**settings, "variants": ["mk_colon"]}) == {}
+    assert previous_trials(tmp_path / "nothing", settings) == {}
+    (model / "model.safetensors").write_bytes(b"22")  # retrained in place: another judge
+    retrained = {**settings, "models": {"m": model_fingerprint(str(model)), "n": "org/judge"}}
+    assert previous_trials(tmp_path, retrained) == {"n": ([rows[1]], 0)}
