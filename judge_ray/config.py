@@ -228,10 +228,14 @@ class JudgeConfig(SamplingConfig):
     balance_sft: bool = True  # keep as many A-winners as B-winners in the SFT set
     swap_augment: bool = False  # also train each kept judgment with the answers swapped and the verdict flipped
     adversarial: float = 0.0  # share of training pairs whose y_l carries an attack (a `train` variant, attacks.py)
+    adversarial_replacing: float = 0.5  # of the attacked pairs, the share whose y_l is replaced (a master key:
+    #                                     shorter) rather than added to (longer): a judge learns length from it
 
     def __post_init__(self) -> None:
         self.rules().at_least(self, 1, "samples").check(
-            0 <= self.adversarial <= 1, f"adversarial={self.adversarial} must lie in [0, 1]").done()
+            0 <= self.adversarial <= 1, f"adversarial={self.adversarial} must lie in [0, 1]").check(
+            0 <= self.adversarial_replacing <= 1,
+            f"adversarial_replacing={self.adversarial_replacing} must lie in [0, 1]").done()
 
 
 LR_SCHEDULES = ("constant", "cosine")

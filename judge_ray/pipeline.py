@@ -105,7 +105,8 @@ class SelfTaughtRun:
         return loop_data.judge_pairs(self.run.iter_dir(1) / "pairs", d / "requests", d / "judgments", self.pool(),
                                      model, samples=j.samples, seed=self.cfg.run.seed, stage=f"judge_{i}",
                                      local_rows=self.cfg.ray.block_rows, adversarial=j.adversarial,
-                                     max_tokens=j.max_tokens, temperature=j.temperature, top_p=j.top_p)
+                                     replacing=j.adversarial_replacing, max_tokens=j.max_tokens,
+                                     temperature=j.temperature, top_p=j.top_p)
 
     def heldout_benchmark(self) -> Optional[Benchmark]:
         """The held-out pairs as a `pairs`-layout benchmark file (iter_1/heldout.jsonl: question, answer_a/b,

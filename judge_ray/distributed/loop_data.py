@@ -144,19 +144,24 @@ def place_pairs(built: Path, out: Path, eval_fraction: float, seed: int, local_r
 
 
 # ---- judgments ----
-def _requests(batch: pd.DataFrame, samples: int, seed: int, stage: str, adversarial: float = 0.0) -> pd.DataFrame:
+def _requests(batch: pd.DataFrame, samples: int, seed: int, stage: str, adversarial: float = 0.0,
+              replacing: float = 0.5) -> pd.DataFrame:
     pairs = [r for r in _rows(batch) if r["split"] == "train"]
-    return _frame(judgment_requests(pairs, samples, seed, stage, adversarial=adversarial), ["request_id"])
+    return _frame(judgment_requests(pairs, samples, seed, stage, adversarial=adversarial, replacing=replacing),
+                  ["request_id"])
 
 
 def judge_pairs(pairs: Path, requests: Path, out: Path, pool: EnginePool, model: str, *, samples: int, seed: int,
-                stage: str, local_rows: int = 0, adversarial: float = 0.0, **judge_kwargs) -> int:
+                stage: str, local_rows: int = 0, adversarial: float = 0.0, replacing: float = 0.5,
+                **judge_kwargs) -> int:
     """N seeded judgments per training pair by `model`: the requests (one per pair x sample, `request_id`) are
     written first, so that a resumed judge stage skips by request id, then judged on the engine pool. Under
-    `adversarial` a seeded share of pairs shows y_l attacked (`stages.judging.judgment_requests`)."""
+    `adversarial` a seeded share of pairs shows y_l attacked, a `replacing` share of them by a master key
+    (`stages.judging.judgment_requests`)."""
     if done_rows(requests) is None:
         map_folder(pairs, requests, _requests,
-                   {"samples": samples, "seed": seed, "stage": stage, "adversarial": adversarial}, local_rows)
+                   {"samples": samples, "seed": seed, "stage": stage, "adversarial": adversarial,
+                    "replacing": replacing}, local_rows)
     return pool.write(requests, out, "judge", model, id_column="request_id", total=done_rows(requests),
                       post=_ByJudge(model), **judge_kwargs)
 

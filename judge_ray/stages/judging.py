@@ -13,18 +13,19 @@ from judge_ray.stages.seeds import derive_seed
 
 
 def judgment_requests(pairs: Sequence[dict], samples: int, seed: int, stage: str,
-                      both_orders: bool = False, adversarial: float = 0.0) -> list[dict]:
+                      both_orders: bool = False, adversarial: float = 0.0, replacing: float = 0.5) -> list[dict]:
     """One row per (pair, order, sample), with a unique `request_id` (what a resumed judge stage skips by).
     Order "AB" shows the winner where the pair put it; "BA" swaps.
 
     `adversarial`: for that seeded share of pairs (the same pairs in every iteration and block layout), y_l is
     shown attacked by a `train` variant of `attacks` (never one the attack benchmark evaluates by default). The
-    kept judgments still pick y_w, so the judge is trained that the attack does not win; `attack` names it."""
+    kept judgments still pick y_w, so the judge is trained that the attack does not win; `attack` names it.
+    `replacing`: the share of attacked pairs whose y_l is replaced by a master key (`attacks.adversarial_pick`)."""
     from judge_ray.attacks import adversarial_pick, attack
 
     rows = []
     for pair in pairs:
-        variant = adversarial_pick(pair["pair_id"], adversarial, seed)
+        variant = adversarial_pick(pair["pair_id"], adversarial, seed, replacing)
         orders = ("AB", "BA") if both_orders else ("AB",)
         for order in orders:
             winner = pair["winner"] if order == "AB" else swap_outcome(pair["winner"])
