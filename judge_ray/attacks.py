@@ -153,14 +153,15 @@ def attack(answer: str, variant: Variant, me: str, other: str, seed: int, item: 
     return variant.make(answer, me, other, random.Random(derive_seed(seed, "attack", variant.name, item)))
 
 
-def adversarial_pick(pair_id: str, share: float, seed: int, replacing: float = 0.5) -> Optional[Variant]:
+def adversarial_pick(pair_id: str, share: float, seed: int, replacing: float = 0.3) -> Optional[Variant]:
     """The training variant (`split == "train"`) a pair's losing answer gets under `judge.adversarial = share`,
     or None for the pairs left clean: a seeded, reproducible draw per pair, whatever the block layout.
 
     A `replacing` share of the attacked pairs get a replacing attack (a master key: y_l shorter than y_w), the
     rest an adding one (y_l longer). A small judge learns length from this mix: drawn per variant (a sixth
     replacing), it learnt "the longer answer loses" and preferred a bare ":" to a real answer; at one half, "the
-    longer answer wins" (measured: README "Can an answer talk the judge into a verdict?")."""
+    longer answer wins"; at 0.3, the default, neither (measured: README "Can an answer talk the judge into a
+    verdict?")."""
     if share <= 0:
         return None
     rng = random.Random(derive_seed(seed, "adversarial", pair_id))

@@ -228,7 +228,7 @@ class JudgeConfig(SamplingConfig):
     balance_sft: bool = True  # keep as many A-winners as B-winners in the SFT set
     swap_augment: bool = False  # also train each kept judgment with the answers swapped and the verdict flipped
     adversarial: float = 0.0  # share of training pairs whose y_l carries an attack (a `train` variant, attacks.py)
-    adversarial_replacing: float = 0.5  # of the attacked pairs, the share whose y_l is replaced (a master key:
+    adversarial_replacing: float = 0.3  # of the attacked pairs, the share whose y_l is replaced (a master key:
     #                                     shorter) rather than added to (longer): a judge learns length from it
 
     def __post_init__(self) -> None:

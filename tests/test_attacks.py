@@ -50,7 +50,7 @@ def test_adversarial_pick_is_a_seeded_share_of_training_variants():
     assert len({p.family for p in picks}) == len(FAMILIES)  # every family is drawn
     answer = "A real answer, longer than any content-free opener the master keys put in its place."
     shorter = sum(len(attack(answer, p, "A", "B", 0, f"p{i}")) < len(answer) for i, p in enumerate(picks))
-    assert 80 <= shorter <= 120  # half shorten y_l, half lengthen it: length alone carries no label
+    assert 40 <= shorter <= 80  # judge.adversarial_replacing (0.3) of them shorten y_l, the rest lengthen it
     assert {p.family for p in picks if p.family in REPLACING} == {"master_key"}
     for replacing in (0.0, 1.0):  # judge.adversarial_replacing sets that share
         assert {adversarial_pick(f"p{i}", 1.0, 0, replacing).family in REPLACING for i in range(50)} == {replacing == 1}

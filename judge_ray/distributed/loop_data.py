@@ -145,14 +145,14 @@ def place_pairs(built: Path, out: Path, eval_fraction: float, seed: int, local_r
 
 # ---- judgments ----
 def _requests(batch: pd.DataFrame, samples: int, seed: int, stage: str, adversarial: float = 0.0,
-              replacing: float = 0.5) -> pd.DataFrame:
+              replacing: float = 0.3) -> pd.DataFrame:
     pairs = [r for r in _rows(batch) if r["split"] == "train"]
     return _frame(judgment_requests(pairs, samples, seed, stage, adversarial=adversarial, replacing=replacing),
                   ["request_id"])
 
 
 def judge_pairs(pairs: Path, requests: Path, out: Path, pool: EnginePool, model: str, *, samples: int, seed: int,
-                stage: str, local_rows: int = 0, adversarial: float = 0.0, replacing: float = 0.5,
+                stage: str, local_rows: int = 0, adversarial: float = 0.0, replacing: float = 0.3,
                 **judge_kwargs) -> int:
     """N seeded judgments per training pair by `model`: the requests (one per pair x sample, `request_id`) are
     written first, so that a resumed judge stage skips by request id, then judged on the engine pool. Under

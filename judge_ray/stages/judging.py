@@ -13,7 +13,7 @@ from judge_ray.stages.seeds import derive_seed
 
 
 def judgment_requests(pairs: Sequence[dict], samples: int, seed: int, stage: str,
-                      both_orders: bool = False, adversarial: float = 0.0, replacing: float = 0.5) -> list[dict]:
+                      both_orders: bool = False, adversarial: float = 0.0, replacing: float = 0.3) -> list[dict]:
     """One row per (pair, order, sample), with a unique `request_id` (what a resumed judge stage skips by).
     Order "AB" shows the winner where the pair put it; "BA" swaps.
 
