@@ -126,6 +126,7 @@ VARIANTS: tuple[Variant, ...] = (
 BY_NAME = {v.name: v for v in VARIANTS}
 # The families whose attack replaces the answer (shorter than any real one); every other family adds to it.
 REPLACING = ("master_key",)
+REPLACING_SHARE = 0.3  # judge.adversarial_replacing's default (adversarial_pick says why)
 
 
 def variants(families: Optional[Sequence[str]] = None, names: Optional[Sequence[str]] = None,
@@ -153,7 +154,7 @@ def attack(answer: str, variant: Variant, me: str, other: str, seed: int, item: 
     return variant.make(answer, me, other, random.Random(derive_seed(seed, "attack", variant.name, item)))
 
 
-def adversarial_pick(pair_id: str, share: float, seed: int, replacing: float = 0.3) -> Optional[Variant]:
+def adversarial_pick(pair_id: str, share: float, seed: int, replacing: float = REPLACING_SHARE) -> Optional[Variant]:
     """The training variant (`split == "train"`) a pair's losing answer gets under `judge.adversarial = share`,
     or None for the pairs left clean: a seeded, reproducible draw per pair, whatever the block layout.
 

@@ -13,6 +13,7 @@ from typing import Any, Optional
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from judge_ray.attacks import REPLACING_SHARE
 from judge_ray.errors import ConfigError
 
 CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
@@ -228,8 +229,8 @@ class JudgeConfig(SamplingConfig):
     balance_sft: bool = True  # keep as many A-winners as B-winners in the SFT set
     swap_augment: bool = False  # also train each kept judgment with the answers swapped and the verdict flipped
     adversarial: float = 0.0  # share of training pairs whose y_l carries an attack (a `train` variant, attacks.py)
-    adversarial_replacing: float = 0.3  # of the attacked pairs, the share whose y_l is replaced (a master key:
-    #                                     shorter) rather than added to (longer): a judge learns length from it
+    adversarial_replacing: float = REPLACING_SHARE  # of the attacked pairs, the share whose y_l a master key
+    #                                                 replaces (shorter) rather than extends: a judge learns length
 
     def __post_init__(self) -> None:
         self.rules().at_least(self, 1, "samples").check(

@@ -14,6 +14,7 @@ from typing import Callable, Optional, Sequence
 
 import pandas as pd
 
+from judge_ray.attacks import REPLACING_SHARE
 from judge_ray.distributed.data_stages import engine_map, map_here, runs_here
 from judge_ray.distributed.dataflow import (count_by, done_rows, map_folder, parquet_files, parquet_rows, plain,
                                             read_folder, scan, write_checkpointed, write_here)
@@ -145,14 +146,14 @@ def place_pairs(built: Path, out: Path, eval_fraction: float, seed: int, local_r
 
 # ---- judgments ----
 def _requests(batch: pd.DataFrame, samples: int, seed: int, stage: str, adversarial: float = 0.0,
-              replacing: float = 0.3) -> pd.DataFrame:
+              replacing: float = REPLACING_SHARE) -> pd.DataFrame:
     pairs = [r for r in _rows(batch) if r["split"] == "train"]
     return _frame(judgment_requests(pairs, samples, seed, stage, adversarial=adversarial, replacing=replacing),
                   ["request_id"])
 
 
 def judge_pairs(pairs: Path, requests: Path, out: Path, pool: EnginePool, model: str, *, samples: int, seed: int,
-                stage: str, local_rows: int = 0, adversarial: float = 0.0, replacing: float = 0.3,
+                stage: str, local_rows: int = 0, adversarial: float = 0.0, replacing: float = REPLACING_SHARE,
                 **judge_kwargs) -> int:
     """N seeded judgments per training pair by `model`: the requests (one per pair x sample, `request_id`) are
     written first, so that a resumed judge stage skips by request id, then judged on the engine pool. Under

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
+from judge_ray.attacks import REPLACING_SHARE
 from judge_ray.engines.base import Engine, SamplingParams
 from judge_ray.formats.grading import SCORE_PREFIX
 from judge_ray.formats.self_taught import CHOICES, LETTERS, VERDICT_PREFIX, pairwise_prompt, parse_verdict
@@ -13,7 +14,8 @@ from judge_ray.stages.seeds import derive_seed
 
 
 def judgment_requests(pairs: Sequence[dict], samples: int, seed: int, stage: str,
-                      both_orders: bool = False, adversarial: float = 0.0, replacing: float = 0.3) -> list[dict]:
+                      both_orders: bool = False, adversarial: float = 0.0,
+                      replacing: float = REPLACING_SHARE) -> list[dict]:
     """One row per (pair, order, sample), with a unique `request_id` (what a resumed judge stage skips by).
     Order "AB" shows the winner where the pair put it; "BA" swaps.
 
